@@ -1,0 +1,84 @@
+// swift-tools-version:6.1
+// Skiff: a CRI v1 container runtime for Kubernetes nodes.
+// Targets follow docs/ARCHITECTURE.md: policy in Swift, mechanism in C (CShims),
+// transport (CRIServer, CRIAPI) kept apart from logic.
+import PackageDescription
+
+let package = Package(
+    name: "Skiff",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "skiffd", targets: ["skiffd"]),
+        .executable(name: "skiffctl", targets: ["skiffctl"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/grpc/grpc-swift-2.git", exact: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", exact: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", exact: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-protobuf.git", exact: "1.39.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+    ],
+    targets: [
+        // Generated protobuf + grpc-swift-2 code for CRI v1 (see Scripts/gen-protos.sh).
+        .target(
+            name: "CRIAPI",
+            dependencies: [
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
+        .target(name: "LinuxKit"),
+        .target(name: "SkiffConfig"),
+        .target(name: "ImageStore", dependencies: ["LinuxKit", "SkiffConfig"]),
+        .target(name: "PodNetwork", dependencies: ["SkiffConfig"]),
+        .target(
+            name: "CRIServer",
+            dependencies: [
+                "CRIAPI", "SkiffConfig", "ImageStore", "PodNetwork",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The client half shared by skiffctl and the end-to-end tests.
+        .target(
+            name: "CRIClient",
+            dependencies: [
+                "CRIAPI",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+            ]
+        ),
+        .executableTarget(
+            name: "skiffd",
+            dependencies: [
+                "CRIServer", "SkiffConfig", "LinuxKit",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "skiffctl",
+            dependencies: [
+                "CRIClient", "CRIAPI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "SkiffConfigTests", dependencies: ["SkiffConfig"]),
+        .testTarget(
+            name: "CRIServerTests",
+            dependencies: ["CRIServer", .product(name: "GRPCCore", package: "grpc-swift-2")]
+        ),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: [
+                "CRIClient", "CRIAPI",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+            ]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

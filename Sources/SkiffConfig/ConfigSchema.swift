@@ -1,0 +1,120 @@
+/// The one list of configuration keys: how each is documented, validated, applied and printed.
+/// Loading, `skiffd config default` and `skiffd config dump` all walk this list, so a key cannot
+/// be accepted without being documented, or printed without being parsed back.
+struct ConfigKey: Sendable {
+    /// Section name (`""` for top-level keys) and key within it.
+    let section: String
+    let name: String
+    let doc: String
+    let apply: @Sendable (inout SkiffConfiguration, TOMLValue) throws(ValueError) -> Void
+    let render: @Sendable (SkiffConfiguration) -> String
+
+    var path: String { section.isEmpty ? name : section + "." + name }
+}
+
+/// A value that does not fit its key; the loader adds file, line and key.
+struct ValueError: Error {
+    let message: String
+}
+
+enum ConfigSchema {
+    static let sections = ["grpc", "cni", "runtime"]
+
+    static let keys: [ConfigKey] = [
+        ConfigKey(section: "", name: "version", doc: "Format version of this file.",
+                  apply: { _, v throws(ValueError) in _ = try integer(v, in: 1...1) },
+                  render: { _ in "1" }),
+        ConfigKey(section: "", name: "root", doc: "Durable state: images, snapshots, pod records.",
+                  apply: { c, v throws(ValueError) in c.root = try absolutePath(v) },
+                  render: { quote($0.root) }),
+        ConfigKey(section: "", name: "state", doc: "Volatile state: socket, namespaces, container state.",
+                  apply: { c, v throws(ValueError) in c.state = try absolutePath(v) },
+                  render: { quote($0.state) }),
+        ConfigKey(section: "", name: "log_level",
+                  doc: "One of " + SkiffConfiguration.logLevels.joined(separator: ", ") + ".",
+                  apply: { c, v throws(ValueError) in c.logLevel = try oneOf(v, SkiffConfiguration.logLevels) },
+                  render: { quote($0.logLevel) }),
+        ConfigKey(section: "grpc", name: "socket", doc: "CRI socket; empty means <state>/skiff.sock.",
+                  apply: { c, v throws(ValueError) in c.grpc.socket = try absolutePath(v, allowEmpty: true) },
+                  render: { quote($0.grpc.socket) }),
+        ConfigKey(section: "grpc", name: "gid", doc: "Group owning the socket (mode 0660).",
+                  apply: { c, v throws(ValueError) in c.grpc.gid = try integer(v, in: 0...Int64(UInt32.max - 1)) },
+                  render: { String($0.grpc.gid) }),
+        ConfigKey(section: "grpc", name: "max_message_size", doc: "Largest message in bytes.",
+                  apply: { c, v throws(ValueError) in
+                      c.grpc.maxMessageSize = try integer(v, in: 4096...(1 << 30))
+                  },
+                  render: { String($0.grpc.maxMessageSize) }),
+        ConfigKey(section: "cni", name: "conf_dir", doc: "Network configurations; the lexically first is used.",
+                  apply: { c, v throws(ValueError) in c.cni.confDir = try absolutePath(v) },
+                  render: { quote($0.cni.confDir) }),
+        ConfigKey(section: "cni", name: "bin_dirs", doc: "Directories searched for CNI plugins, in order.",
+                  apply: { c, v throws(ValueError) in c.cni.binDirs = try pathList(v) },
+                  render: { "[" + $0.cni.binDirs.map(quote).joined(separator: ", ") + "]" }),
+        ConfigKey(section: "runtime", name: "cgroup_driver", doc: "Only cgroupfs: Skiff writes cgroup v2 itself.",
+                  apply: { c, v throws(ValueError) in c.runtime.cgroupDriver = try oneOf(v, ["cgroupfs"]) },
+                  render: { quote($0.runtime.cgroupDriver) }),
+    ]
+
+    static func key(section: String, name: String) -> ConfigKey? {
+        keys.first { $0.section == section && $0.name == name }
+    }
+
+    // MARK: value checks
+
+    static func string(_ v: TOMLValue) throws(ValueError) -> String {
+        guard case .string(let s) = v else { throw ValueError(message: "expected a string, found \(v.typeName)") }
+        guard !s.utf8.contains(0) else { throw ValueError(message: "must not contain NUL") }
+        return s
+    }
+
+    static func absolutePath(_ v: TOMLValue, allowEmpty: Bool = false) throws(ValueError) -> String {
+        let s = try string(v)
+        if s.isEmpty, allowEmpty { return s }
+        guard s.hasPrefix("/") else { throw ValueError(message: "expected an absolute path, found '\(s)'") }
+        return s
+    }
+
+    static func pathList(_ v: TOMLValue) throws(ValueError) -> [String] {
+        guard case .array(let items) = v else { throw ValueError(message: "expected an array, found \(v.typeName)") }
+        var out: [String] = []
+        for item in items { out.append(try absolutePath(item)) }
+        return out
+    }
+
+    static func integer(_ v: TOMLValue, in range: ClosedRange<Int64>) throws(ValueError) -> Int64 {
+        guard case .integer(let n) = v else { throw ValueError(message: "expected an integer, found \(v.typeName)") }
+        guard range.contains(n) else {
+            throw ValueError(message: "\(n) is out of range \(range.lowerBound)...\(range.upperBound)")
+        }
+        return n
+    }
+
+    static func oneOf(_ v: TOMLValue, _ allowed: [String]) throws(ValueError) -> String {
+        let s = try string(v)
+        guard allowed.contains(s) else {
+            throw ValueError(message: "'\(s)' is not one of \(allowed.joined(separator: ", "))")
+        }
+        return s
+    }
+
+    static func quote(_ s: String) -> String {
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 {
+                    let hex = String(scalar.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out + "\""
+    }
+}

@@ -1,0 +1,44 @@
+/// The effective configuration of skiffd. Every field has a default, so no file is needed.
+/// Loaded from `/etc/skiff/config.toml` plus `config.d/*.toml` drop-ins (see `ConfigLoader`).
+public struct SkiffConfiguration: Equatable, Sendable {
+    /// Durable state: images, snapshots, pod records.
+    public var root = "/var/lib/skiff"
+    /// Volatile state: the socket, pinned namespaces, container state.
+    public var state = "/run/skiff"
+    /// One of trace, debug, info, notice, warning, error, critical.
+    public var logLevel = "info"
+    public var grpc = GRPC()
+    public var cni = CNI()
+    public var runtime = Runtime()
+
+    public struct GRPC: Equatable, Sendable {
+        /// The CRI socket. Empty means `<state>/skiff.sock`.
+        public var socket = ""
+        /// Owner group of the socket (numeric gid); the socket is mode 0660.
+        public var gid: Int64 = 0
+        /// Largest request or reply message in bytes (kubelet's own limit is 16 MiB).
+        public var maxMessageSize: Int64 = 16 * 1024 * 1024
+    }
+
+    public struct CNI: Equatable, Sendable {
+        /// Where network configurations are read from; the lexically first one is used.
+        public var confDir = "/etc/cni/net.d"
+        /// Where CNI plugin executables are looked up, in order.
+        public var binDirs = ["/opt/cni/bin", "/usr/lib/cni"]
+    }
+
+    public struct Runtime: Equatable, Sendable {
+        /// Only `cgroupfs` is supported: Skiff writes the cgroup v2 tree itself.
+        public var cgroupDriver = "cgroupfs"
+    }
+
+    public init() {}
+
+    /// The socket path with the default filled in.
+    public var socketPath: String { grpc.socket.isEmpty ? state + "/skiff.sock" : grpc.socket }
+
+    /// Where the image store keeps its content and snapshots.
+    public var imageStoreRoot: String { root }
+
+    public static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+}
