@@ -33,10 +33,11 @@ let package = Package(
         .target(name: "SkiffConfig"),
         .target(name: "ImageStore", dependencies: ["LinuxKit", "SkiffConfig"]),
         .target(name: "PodNetwork", dependencies: ["SkiffConfig"]),
+        .target(name: "PodManager", dependencies: ["PodNetwork", "SkiffConfig"]),
         .target(
             name: "CRIServer",
             dependencies: [
-                "CRIAPI", "SkiffConfig", "ImageStore", "PodNetwork",
+                "CRIAPI", "SkiffConfig", "ImageStore", "PodManager", "LinuxKit",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -3,6 +3,7 @@ public enum ConfigRenderer {
     /// The full file with every key and its comment.
     public static func render(_ config: SkiffConfiguration, header: String) -> String {
         var out = header.split(separator: "\n", omittingEmptySubsequences: false).map { "# " + $0 }
+        out.append("")
         var section = ""
         for key in ConfigSchema.keys {
             if key.section != section {

@@ -42,3 +42,28 @@ public struct SkiffConfiguration: Equatable, Sendable {
 
     public static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
 }
+
+// Encoded with the same key names as the TOML file, for `Status` verbose info.
+extension SkiffConfiguration: Encodable {
+    enum CodingKeys: String, CodingKey {
+        case root, state, logLevel = "log_level", grpc, cni, runtime
+    }
+}
+
+extension SkiffConfiguration.GRPC: Encodable {
+    enum CodingKeys: String, CodingKey {
+        case socket, gid, maxMessageSize = "max_message_size"
+    }
+}
+
+extension SkiffConfiguration.CNI: Encodable {
+    enum CodingKeys: String, CodingKey {
+        case confDir = "conf_dir", binDirs = "bin_dirs"
+    }
+}
+
+extension SkiffConfiguration.Runtime: Encodable {
+    enum CodingKeys: String, CodingKey {
+        case cgroupDriver = "cgroup_driver"
+    }
+}

@@ -1,0 +1,47 @@
+import GRPCCore
+import LinuxKit
+import Logging
+import PodManager
+import SkiffConfig
+
+/// The one place where errors of Skiff's modules become gRPC statuses. The kubelet branches on
+/// these codes (it retries UNAVAILABLE, gives up on INVALID_ARGUMENT, probes for UNIMPLEMENTED),
+/// so nothing reaches the wire as UNKNOWN.
+public enum CRIStatus {
+    /// The answer for an RPC Skiff does not serve yet.
+    public static func unimplemented(_ rpc: String) -> RPCError {
+        RPCError(code: .unimplemented, message: "\(rpc) is not implemented by skiff \(SkiffVersion.current)")
+    }
+
+    /// Maps any error thrown below the adapters.
+    public static func rpcError(for error: any Error) -> RPCError {
+        switch error {
+        case let error as RPCError:
+            return error
+        case let error as PodManagerError:
+            switch error {
+            case .invalidArgument: return RPCError(code: .invalidArgument, message: error.description)
+            }
+        case let error as SystemError:
+            return RPCError(code: .internalError, message: error.description)
+        case is CancellationError:
+            return RPCError(code: .cancelled, message: "the call was cancelled")
+        default:
+            return RPCError(code: .internalError, message: String(describing: error))
+        }
+    }
+
+    /// Runs one RPC body, logging and mapping its failure.
+    static func serving<T: Sendable>(
+        _ rpc: String, logger: Logger, _ body: () async throws -> T
+    ) async throws(RPCError) -> T {
+        do {
+            return try await body()
+        } catch {
+            let mapped = rpcError(for: error)
+            logger.log(level: mapped.code == .internalError ? .error : .info, "\(rpc) failed",
+                       metadata: ["code": "\(mapped.code)", "error": "\(mapped.message)"])
+            throw mapped
+        }
+    }
+}

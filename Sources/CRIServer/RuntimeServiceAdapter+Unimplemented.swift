@@ -1,0 +1,130 @@
+import CRIAPI
+import GRPCCore
+
+// RPCs Skiff does not serve yet. Each answers UNIMPLEMENTED naming itself, which is what the
+// kubelet, crictl and critest test for; a method moves to its own file when it becomes real.
+extension RuntimeServiceAdapter {
+    public func runPodSandbox(request: Runtime_V1_RunPodSandboxRequest, context: ServerContext) async throws -> Runtime_V1_RunPodSandboxResponse {
+        throw CRIStatus.unimplemented("RunPodSandbox")
+    }
+
+    public func stopPodSandbox(request: Runtime_V1_StopPodSandboxRequest, context: ServerContext) async throws -> Runtime_V1_StopPodSandboxResponse {
+        throw CRIStatus.unimplemented("StopPodSandbox")
+    }
+
+    public func removePodSandbox(request: Runtime_V1_RemovePodSandboxRequest, context: ServerContext) async throws -> Runtime_V1_RemovePodSandboxResponse {
+        throw CRIStatus.unimplemented("RemovePodSandbox")
+    }
+
+    public func podSandboxStatus(request: Runtime_V1_PodSandboxStatusRequest, context: ServerContext) async throws -> Runtime_V1_PodSandboxStatusResponse {
+        throw CRIStatus.unimplemented("PodSandboxStatus")
+    }
+
+    public func listPodSandbox(request: Runtime_V1_ListPodSandboxRequest, context: ServerContext) async throws -> Runtime_V1_ListPodSandboxResponse {
+        throw CRIStatus.unimplemented("ListPodSandbox")
+    }
+
+    public func streamPodSandboxes(request: Runtime_V1_StreamPodSandboxesRequest, response: GRPCCore.RPCWriter<Runtime_V1_StreamPodSandboxesResponse>, context: ServerContext) async throws {
+        throw CRIStatus.unimplemented("StreamPodSandboxes")
+    }
+
+    public func createContainer(request: Runtime_V1_CreateContainerRequest, context: ServerContext) async throws -> Runtime_V1_CreateContainerResponse {
+        throw CRIStatus.unimplemented("CreateContainer")
+    }
+
+    public func startContainer(request: Runtime_V1_StartContainerRequest, context: ServerContext) async throws -> Runtime_V1_StartContainerResponse {
+        throw CRIStatus.unimplemented("StartContainer")
+    }
+
+    public func stopContainer(request: Runtime_V1_StopContainerRequest, context: ServerContext) async throws -> Runtime_V1_StopContainerResponse {
+        throw CRIStatus.unimplemented("StopContainer")
+    }
+
+    public func removeContainer(request: Runtime_V1_RemoveContainerRequest, context: ServerContext) async throws -> Runtime_V1_RemoveContainerResponse {
+        throw CRIStatus.unimplemented("RemoveContainer")
+    }
+
+    public func listContainers(request: Runtime_V1_ListContainersRequest, context: ServerContext) async throws -> Runtime_V1_ListContainersResponse {
+        throw CRIStatus.unimplemented("ListContainers")
+    }
+
+    public func streamContainers(request: Runtime_V1_StreamContainersRequest, response: GRPCCore.RPCWriter<Runtime_V1_StreamContainersResponse>, context: ServerContext) async throws {
+        throw CRIStatus.unimplemented("StreamContainers")
+    }
+
+    public func containerStatus(request: Runtime_V1_ContainerStatusRequest, context: ServerContext) async throws -> Runtime_V1_ContainerStatusResponse {
+        throw CRIStatus.unimplemented("ContainerStatus")
+    }
+
+    public func updateContainerResources(request: Runtime_V1_UpdateContainerResourcesRequest, context: ServerContext) async throws -> Runtime_V1_UpdateContainerResourcesResponse {
+        throw CRIStatus.unimplemented("UpdateContainerResources")
+    }
+
+    public func reopenContainerLog(request: Runtime_V1_ReopenContainerLogRequest, context: ServerContext) async throws -> Runtime_V1_ReopenContainerLogResponse {
+        throw CRIStatus.unimplemented("ReopenContainerLog")
+    }
+
+    public func execSync(request: Runtime_V1_ExecSyncRequest, context: ServerContext) async throws -> Runtime_V1_ExecSyncResponse {
+        throw CRIStatus.unimplemented("ExecSync")
+    }
+
+    public func exec(request: Runtime_V1_ExecRequest, context: ServerContext) async throws -> Runtime_V1_ExecResponse {
+        throw CRIStatus.unimplemented("Exec")
+    }
+
+    public func attach(request: Runtime_V1_AttachRequest, context: ServerContext) async throws -> Runtime_V1_AttachResponse {
+        throw CRIStatus.unimplemented("Attach")
+    }
+
+    public func portForward(request: Runtime_V1_PortForwardRequest, context: ServerContext) async throws -> Runtime_V1_PortForwardResponse {
+        throw CRIStatus.unimplemented("PortForward")
+    }
+
+    public func containerStats(request: Runtime_V1_ContainerStatsRequest, context: ServerContext) async throws -> Runtime_V1_ContainerStatsResponse {
+        throw CRIStatus.unimplemented("ContainerStats")
+    }
+
+    public func listContainerStats(request: Runtime_V1_ListContainerStatsRequest, context: ServerContext) async throws -> Runtime_V1_ListContainerStatsResponse {
+        throw CRIStatus.unimplemented("ListContainerStats")
+    }
+
+    public func streamContainerStats(request: Runtime_V1_StreamContainerStatsRequest, response: GRPCCore.RPCWriter<Runtime_V1_StreamContainerStatsResponse>, context: ServerContext) async throws {
+        throw CRIStatus.unimplemented("StreamContainerStats")
+    }
+
+    public func podSandboxStats(request: Runtime_V1_PodSandboxStatsRequest, context: ServerContext) async throws -> Runtime_V1_PodSandboxStatsResponse {
+        throw CRIStatus.unimplemented("PodSandboxStats")
+    }
+
+    public func listPodSandboxStats(request: Runtime_V1_ListPodSandboxStatsRequest, context: ServerContext) async throws -> Runtime_V1_ListPodSandboxStatsResponse {
+        throw CRIStatus.unimplemented("ListPodSandboxStats")
+    }
+
+    public func streamPodSandboxStats(request: Runtime_V1_StreamPodSandboxStatsRequest, response: GRPCCore.RPCWriter<Runtime_V1_StreamPodSandboxStatsResponse>, context: ServerContext) async throws {
+        throw CRIStatus.unimplemented("StreamPodSandboxStats")
+    }
+
+    public func checkpointContainer(request: Runtime_V1_CheckpointContainerRequest, context: ServerContext) async throws -> Runtime_V1_CheckpointContainerResponse {
+        throw CRIStatus.unimplemented("CheckpointContainer")
+    }
+
+    public func getContainerEvents(request: Runtime_V1_GetEventsRequest, response: GRPCCore.RPCWriter<Runtime_V1_ContainerEventResponse>, context: ServerContext) async throws {
+        throw CRIStatus.unimplemented("GetContainerEvents")
+    }
+
+    public func listMetricDescriptors(request: Runtime_V1_ListMetricDescriptorsRequest, context: ServerContext) async throws -> Runtime_V1_ListMetricDescriptorsResponse {
+        throw CRIStatus.unimplemented("ListMetricDescriptors")
+    }
+
+    public func listPodSandboxMetrics(request: Runtime_V1_ListPodSandboxMetricsRequest, context: ServerContext) async throws -> Runtime_V1_ListPodSandboxMetricsResponse {
+        throw CRIStatus.unimplemented("ListPodSandboxMetrics")
+    }
+
+    public func streamPodSandboxMetrics(request: Runtime_V1_StreamPodSandboxMetricsRequest, response: GRPCCore.RPCWriter<Runtime_V1_StreamPodSandboxMetricsResponse>, context: ServerContext) async throws {
+        throw CRIStatus.unimplemented("StreamPodSandboxMetrics")
+    }
+
+    public func updatePodSandboxResources(request: Runtime_V1_UpdatePodSandboxResourcesRequest, context: ServerContext) async throws -> Runtime_V1_UpdatePodSandboxResourcesResponse {
+        throw CRIStatus.unimplemented("UpdatePodSandboxResources")
+    }
+}

@@ -1,0 +1,30 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A failed system call: what was attempted, on which path, and the errno it returned.
+public struct SystemError: Error, Equatable, Sendable, CustomStringConvertible {
+    public var operation: String
+    public var path: String
+    public var errno: Int32
+
+    public init(_ operation: String, path: String = "", errno: Int32 = Glibc.errno) {
+        self.operation = operation
+        self.path = path
+        self.errno = errno
+    }
+
+    public var description: String {
+        let reason = String(cString: strerror(errno))
+        return path.isEmpty ? "\(operation): \(reason)" : "\(operation) \(path): \(reason)"
+    }
+}
+
+/// Runs a system call, repeating it while it fails with EINTR.
+@inline(__always)
+func retryingOnInterrupt<T: SignedInteger>(_ body: () -> T) -> T {
+    while true {
+        let result = body()
+        if result >= 0 || errno != EINTR { return result }
+    }
+}

@@ -1,0 +1,97 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CRIServer
+import Dispatch
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import ImageStore
+import LinuxKit
+import Logging
+import PodManager
+import SkiffConfig
+
+/// Wiring of the daemon: directories, the socket and its lock, the gRPC server, signals, sd_notify.
+struct Daemon {
+    let config: SkiffConfiguration
+    let logger: Logger
+
+    struct AlreadyRunning: Error, CustomStringConvertible {
+        let socket: String
+        var description: String { "another skiffd is already serving \(socket)" }
+    }
+
+    func run() async throws {
+        let socketPath = config.socketPath
+        for dir in [config.root, config.state, parent(of: socketPath)] {
+            try FileSystem.makeDirectories(dir, mode: 0o711)
+        }
+        // The lock beside the socket is what makes a second daemon fail instead of unlinking a live socket.
+        let lock: FileLock
+        do {
+            lock = try FileLock(path: socketPath + ".lock")
+        } catch is FileLock.Held {
+            throw AlreadyRunning(socket: socketPath)
+        }
+        let fd = try UnixListener.listen(path: socketPath, mode: 0o660, gid: gid_t(config.grpc.gid))
+        defer {
+            try? FileSystem.removeFile(socketPath)
+            withExtendedLifetime(lock) {}
+        }
+
+        var transportConfig = HTTP2ServerTransport.Posix.Config.defaults
+        transportConfig.rpc.maxRequestPayloadSize = Int(config.grpc.maxMessageSize)
+        let node = NodeState(config: config)
+        let server = GRPCServer(
+            transport: .http2NIOPosix(listeningSocketDescriptor: Int(fd), transportSecurity: .plaintext,
+                                      config: transportConfig),
+            services: [
+                RuntimeServiceAdapter(node: node, logger: logger),
+                ImageServiceAdapter(layout: ImageStoreLayout(root: config.imageStoreRoot), logger: logger),
+            ]
+        )
+        let signals = SignalWatcher(signals: [SIGTERM, SIGINT]) { signal in
+            logger.info("shutting down", metadata: ["signal": "\(signal)"])
+            server.beginGracefulShutdown()
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await server.serve() }
+            group.addTask {
+                guard try await server.listeningAddress != nil else { return }
+                logger.info("serving CRI", metadata: [
+                    "socket": "\(socketPath)", "version": "\(SkiffVersion.current)", "root": "\(config.root)",
+                ])
+                if try SystemdNotify.send("READY=1\nSTATUS=serving CRI on \(socketPath)") {
+                    logger.debug("notified systemd")
+                }
+            }
+            try await group.waitForAll()
+        }
+        withExtendedLifetime(signals) {}
+        logger.info("stopped")
+    }
+
+    private func parent(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/"), slash != path.startIndex else { return "/" }
+        return String(path[..<slash])
+    }
+}
+
+/// Turns SIGTERM/SIGINT into a callback on a dispatch queue instead of killing the process,
+/// so the daemon can stop accepting calls, finish the ones in flight and remove its socket.
+final class SignalWatcher {
+    private let sources: [any DispatchSourceSignal]
+
+    init(signals: [Int32], handler: @escaping @Sendable (Int32) -> Void) {
+        let queue = DispatchQueue(label: "skiffd.signals")
+        sources = signals.map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
+            source.setEventHandler { handler(number) }
+            source.resume()
+            return source
+        }
+    }
+
+    deinit { sources.forEach { $0.cancel() } }
+}
