@@ -64,7 +64,9 @@ let package = Package(
         .executableTarget(
             name: "skiffctl",
             dependencies: [
-                "CRIClient", "CRIAPI",
+                "CRIClient", "CRIAPI", "SkiffConfig",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -1,0 +1,49 @@
+extension JSONValue {
+    /// Adds the fields swift-protobuf leaves out because they hold their default value, so the
+    /// output matches crictl's (Go's protojson with `EmitDefaultValues`). `template` mirrors the
+    /// message: scalars and arrays give the default to add; nested objects are messages, filled in
+    /// only where the reply has them (unset messages stay absent, as in Go); an array's single
+    /// element is the template of every item.
+    func withDefaults(_ template: JSONValue) -> JSONValue {
+        switch (self, template) {
+        case (.object(var members), .object(let fields)):
+            for (key, field) in fields {
+                if let present = members[key] {
+                    members[key] = present.withDefaults(field)
+                } else {
+                    switch field {
+                    case .object: continue
+                    case .array: members[key] = .array([])
+                    default: members[key] = field
+                    }
+                }
+            }
+            return .object(members)
+        case (.array(let items), .array(let element)) where element.count == 1:
+            return .array(items.map { $0.withDefaults(element[0]) })
+        default:
+            return self
+        }
+    }
+}
+
+/// Default-value templates of the replies skiffctl prints, field names as protojson spells them.
+enum ReplyTemplates {
+    static let runtimeStatus: JSONValue = .object([
+        "conditions": .array([.object([
+            "type": .string(""), "status": .bool(false), "reason": .string(""), "message": .string(""),
+        ])]),
+    ])
+
+    private static let filesystemUsage: JSONValue = .object([
+        "timestamp": .string("0"),
+        "fsId": .object(["mountpoint": .string("")]),
+        "usedBytes": .object(["value": .string("0")]),
+        "inodesUsed": .object(["value": .string("0")]),
+    ])
+
+    static let imageFsInfo: JSONValue = .object([
+        "imageFilesystems": .array([filesystemUsage]),
+        "containerFilesystems": .array([filesystemUsage]),
+    ])
+}

@@ -1,0 +1,73 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import CRIClient
+import GRPCCore
+import SwiftProtobuf
+
+/// Runs one command against the runtime or image endpoint and turns a failed call into crictl's
+/// error line (`rpc error: code = Unimplemented desc = …`) and a non-zero exit.
+enum Session {
+    enum Service { case runtime, image }
+
+    static func run<Result: Sendable>(
+        _ options: GlobalOptions, _ service: Service, doing what: String,
+        _ body: (CRIClient) async throws -> Result
+    ) async throws -> Result {
+        let resolved = try options.resolve()
+        let endpoint = service == .runtime ? resolved.runtime : resolved.image
+        do {
+            return try await CRIClient.with(endpoint: endpoint, timeout: resolved.timeout, body)
+        } catch let error as RPCError {
+            printError("\(what): rpc error: code = \(goName(error.code)) desc = \(error.message)")
+            throw ExitCode.failure
+        }
+    }
+
+    static func debug(_ options: GlobalOptions, _ label: String, _ message: some SwiftProtobuf.Message) {
+        guard options.debug else { return }
+        printError("\(label): \(message.textFormatString())")
+    }
+
+    static func printError(_ text: String) {
+        var bytes = Array(("skiffctl: " + text + "\n").utf8)
+        _ = bytes.withUnsafeMutableBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+    }
+
+    /// Status code names as Go's grpc prints them, which is what people grep crictl output for.
+    static func goName(_ code: RPCError.Code) -> String {
+        let names: [(RPCError.Code, String)] = [
+            (.cancelled, "Canceled"), (.unknown, "Unknown"), (.invalidArgument, "InvalidArgument"),
+            (.deadlineExceeded, "DeadlineExceeded"), (.notFound, "NotFound"), (.alreadyExists, "AlreadyExists"),
+            (.permissionDenied, "PermissionDenied"), (.resourceExhausted, "ResourceExhausted"),
+            (.failedPrecondition, "FailedPrecondition"), (.aborted, "Aborted"), (.outOfRange, "OutOfRange"),
+            (.unimplemented, "Unimplemented"), (.internalError, "Internal"), (.unavailable, "Unavailable"),
+            (.dataLoss, "DataLoss"), (.unauthenticated, "Unauthenticated"),
+        ]
+        return names.first { $0.0 == code }?.1 ?? "Unknown"
+    }
+
+    /// A reply as JSON, with the defaults of `template` filled in (see `JSONValue.withDefaults`).
+    static func json(
+        _ message: some SwiftProtobuf.Message, template: JSONValue = .null, protoNames: Bool = false
+    ) throws -> JSONValue {
+        var options = JSONEncodingOptions()
+        options.preserveProtoFieldNames = protoNames
+        return try JSONValue.parse(message.jsonString(options: options)).withDefaults(template)
+    }
+}
+
+/// Output formats crictl accepts; go-template is refused by name rather than ignored.
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case json, yaml, table
+    case goTemplate = "go-template"
+
+    func render(_ value: JSONValue) throws -> String {
+        switch self {
+        case .json: return value.prettyJSON()
+        case .yaml: return value.yaml()
+        case .table, .goTemplate: throw ValidationError("unsupported format: \"\(rawValue)\"")
+        }
+    }
+}

@@ -1,0 +1,19 @@
+import ArgumentParser
+import SkiffConfig
+
+/// `skiffctl`: a crictl-compatible debugging client for any CRI runtime, Skiff's first.
+@main
+struct Skiffctl: AsyncParsableCommand {
+    /// crictl takes its connection flags before the command (`crictl -r unix:///… version`);
+    /// argument-parser only reads a subcommand's options after its name, so move them there.
+    static func main() async {
+        await main(GlobalArguments.movedAfterCommand(Array(CommandLine.arguments.dropFirst())))
+    }
+
+    static let configuration = CommandConfiguration(
+        commandName: "skiffctl",
+        abstract: "Inspect and debug a CRI runtime (crictl's nouns, flags and output formats).",
+        version: SkiffVersion.current,
+        subcommands: [VersionCommand.self, InfoCommand.self, RuntimeConfigCommand.self, ImageFsInfoCommand.self]
+    )
+}
