@@ -71,9 +71,12 @@ let package = Package(
             ]
         ),
         .testTarget(name: "SkiffConfigTests", dependencies: ["SkiffConfig"]),
+        .testTarget(name: "LinuxKitTests", dependencies: ["LinuxKit"]),
+        .testTarget(name: "PodManagerTests", dependencies: ["PodManager", "PodNetwork", "SkiffConfig"]),
+        .testTarget(name: "SkiffctlTests", dependencies: ["skiffctl"]),
         .testTarget(
             name: "CRIServerTests",
-            dependencies: ["CRIServer", .product(name: "GRPCCore", package: "grpc-swift-2")]
+            dependencies: ["CRIServer", "LinuxKit", "PodManager", .product(name: "GRPCCore", package: "grpc-swift-2")]
         ),
         .testTarget(
             name: "EndToEndTests",

@@ -8,6 +8,8 @@ public struct CRIClient: Sendable {
 
     public let runtime: Runtime_V1_RuntimeService.Client<Transport>
     public let image: Runtime_V1_ImageService.Client<Transport>
+    /// The untyped client underneath, for calls by method descriptor.
+    public let raw: GRPCClient<Transport>
     /// Options for every call: the deadline the user asked for.
     public let options: CallOptions
 
@@ -27,6 +29,7 @@ public struct CRIClient: Sendable {
             let cri = CRIClient(
                 runtime: Runtime_V1_RuntimeService.Client(wrapping: client),
                 image: Runtime_V1_ImageService.Client(wrapping: client),
+                raw: client,
                 options: options
             )
             return try await body(cri)

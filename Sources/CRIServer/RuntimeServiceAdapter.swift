@@ -54,7 +54,7 @@ public struct RuntimeServiceAdapter: Runtime_V1_RuntimeService.SimpleServiceProt
     /// `Status` verbose info: values are JSON documents, as crictl expects.
     private func verboseInfo() async throws -> [String: String] {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let config = String(decoding: try encoder.encode(node.config), as: UTF8.self)
         let network = String(decoding: try encoder.encode(["podCIDR": await node.podCIDR]), as: UTF8.self)
         return ["config": config, "network": network]

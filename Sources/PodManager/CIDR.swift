@@ -10,7 +10,8 @@ public struct CIDR: Equatable, Sendable, CustomStringConvertible {
 
     public init?(_ text: String) {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 2, let length = Int(parts[1]), parts[1].allSatisfy(\.isASCII) else { return nil }
+        guard parts.count == 2, !parts[1].isEmpty, parts[1].allSatisfy({ $0 >= "0" && $0 <= "9" }),
+            let length = Int(parts[1]) else { return nil }
         let address = String(parts[0])
         var v4 = in_addr()
         var v6 = in6_addr()

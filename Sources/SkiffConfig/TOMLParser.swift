@@ -150,6 +150,7 @@ public struct TOMLParser {
             c != UInt8(ascii: "#"), c != 0x20, c != 0x09, c != 0x0A, c != 0x0D
         { pos += 1 }
         let raw = String(decoding: bytes[start..<pos], as: UTF8.self)
+        guard !raw.isEmpty else { throw fail("expected a value") }
         var text = raw.filter { $0 != "_" }
         var sign: Int64 = 1
         if text.hasPrefix("-") { sign = -1; text.removeFirst() } else if text.hasPrefix("+") { text.removeFirst() }

@@ -17,11 +17,11 @@ struct ClientConfigFile: Equatable {
         var description: String { "\(file):\(line): \(message)" }
     }
 
-    /// Reads `path`; a missing file at the default path means no settings.
-    static func load(path: String, mustExist: Bool) throws -> ClientConfigFile {
+    /// Reads `path`; as with crictl, a missing file means no settings, but a bad one is an error.
+    static func load(path: String) throws -> ClientConfigFile {
+        guard FileManager.default.fileExists(atPath: path) else { return ClientConfigFile() }
         guard let data = FileManager.default.contents(atPath: path) else {
-            if mustExist { throw Invalid(file: path, line: 0, message: "cannot read the file") }
-            return ClientConfigFile()
+            throw Invalid(file: path, line: 0, message: "cannot read the file")
         }
         return try parse(String(decoding: data, as: UTF8.self), file: path)
     }

@@ -24,8 +24,7 @@ struct GlobalOptions: ParsableArguments {
     func resolve() throws -> (runtime: CRIEndpoint, image: CRIEndpoint, timeout: Duration) {
         let env = ProcessInfo.processInfo.environment
         let explicitFile = config ?? env["CRI_CONFIG_FILE"]
-        let file = try ClientConfigFile.load(path: explicitFile ?? ClientConfigFile.defaultPath,
-                                             mustExist: explicitFile != nil)
+        let file = try ClientConfigFile.load(path: explicitFile ?? ClientConfigFile.defaultPath)
         let runtimeText = runtimeEndpoint ?? env["CONTAINER_RUNTIME_ENDPOINT"] ?? file.runtimeEndpoint
             ?? CRIEndpoint.defaultPath
         // As in crictl, the image service defaults to the runtime endpoint.

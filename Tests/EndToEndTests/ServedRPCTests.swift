@@ -1,0 +1,67 @@
+import CRIAPI
+import GRPCCore
+import Testing
+
+/// Sends and receives raw bytes: an empty protobuf message is valid for every request type.
+struct RawBytesCoder: MessageSerializer, MessageDeserializer {
+    func serialize<Bytes: GRPCContiguousBytes>(_ message: [UInt8]) throws -> Bytes { Bytes(message) }
+    func deserialize<Bytes: GRPCContiguousBytes>(_ bytes: Bytes) throws -> [UInt8] {
+        bytes.withUnsafeBytes { Array($0) }
+    }
+}
+
+/// Every RPC of both CRI services is routed: it either works or answers UNIMPLEMENTED naming itself
+/// (a method missing from the router would also be UNIMPLEMENTED, but without that message).
+@Suite struct ServedRPCTests {
+    static let implemented: Set<String> = ["Version", "Status", "RuntimeConfig", "UpdateRuntimeConfig", "ImageFsInfo"]
+
+    @Test func allFortyOneRPCsAreServed() async throws {
+        let methods = Runtime_V1_RuntimeService.Method.descriptors + Runtime_V1_ImageService.Method.descriptors
+        #expect(Runtime_V1_RuntimeService.Method.descriptors.count == 35)
+        #expect(Runtime_V1_ImageService.Method.descriptors.count == 6)
+        let daemon = try await DaemonHarness()
+        try await daemon.withClient { cri in
+            for method in methods {
+                let outcome = await call(cri.raw, method, options: cri.options)
+                if Self.implemented.contains(method.method) {
+                    #expect(outcome == nil, "\(method.method) failed: \(String(describing: outcome))")
+                } else {
+                    #expect(outcome?.code == .unimplemented, "\(method.method): \(String(describing: outcome))")
+                    #expect(outcome?.message.hasPrefix("\(method.method) is not implemented") == true)
+                }
+            }
+            // The check above can tell a routed method from a missing one.
+            let missing = MethodDescriptor(fullyQualifiedService: "runtime.v1.RuntimeService", method: "NoSuchCall")
+            let outcome = await call(cri.raw, missing, options: cri.options)
+            #expect(outcome?.code == .unimplemented)
+            #expect(outcome?.message.hasPrefix("NoSuchCall is not implemented") == false)
+        }
+    }
+
+    /// Calls `method` with an empty request; nil means success.
+    private func call<T: ClientTransport>(
+        _ client: GRPCClient<T>, _ method: MethodDescriptor, options: CallOptions
+    ) async -> RPCError? {
+        let streaming = method.method.hasPrefix("Stream") || method.method == "GetContainerEvents"
+        do {
+            if streaming {
+                try await client.serverStreaming(
+                    request: ClientRequest(message: []), descriptor: method, serializer: RawBytesCoder(),
+                    deserializer: RawBytesCoder(), options: options
+                ) { response in
+                    for try await _ in response.messages {}
+                }
+            } else {
+                _ = try await client.unary(
+                    request: ClientRequest(message: []), descriptor: method, serializer: RawBytesCoder(),
+                    deserializer: RawBytesCoder(), options: options
+                ) { try $0.message }
+            }
+            return nil
+        } catch let error as RPCError {
+            return error
+        } catch {
+            return RPCError(code: .unknown, message: "\(error)")
+        }
+    }
+}
