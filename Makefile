@@ -1,0 +1,33 @@
+# Skiff — the two commands a newcomer needs are `make run` and `make test`.
+SWIFT ?= swift
+BIN := .build/debug
+
+.PHONY: all deps build run test unit-test protos protos-check clean
+
+all: build
+
+deps:
+	@Scripts/install-deps.sh
+
+build: deps
+	$(SWIFT) build
+
+# Serves CRI on /run/skiff/skiff.sock with the built-in defaults (or /etc/skiff/config.toml if present).
+run: build
+	exec $(BIN)/skiffd
+
+test: build
+	$(SWIFT) test
+	$(MAKE) protos-check
+
+protos:
+	Scripts/gen-protos.sh
+
+# The committed generated code must be what the proto and the pinned plugins produce.
+protos-check:
+	@rm -rf .build/protos-check
+	@Scripts/gen-protos.sh .build/protos-check >/dev/null
+	@diff -r Sources/CRIAPI .build/protos-check && echo "protos: generated code is up to date"
+
+clean:
+	$(SWIFT) package clean
