@@ -10,6 +10,7 @@ let package = Package(
     products: [
         .executable(name: "skiffd", targets: ["skiffd"]),
         .executable(name: "skiffctl", targets: ["skiffctl"]),
+        .executable(name: "skiff", targets: ["skiff"]),
     ],
     dependencies: [
         .package(url: "https://github.com/grpc/grpc-swift-2.git", exact: "2.4.3"),
@@ -29,8 +30,19 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
-        .target(name: "LinuxKit"),
+        // The C half: syscalls Glibc's module lacks and the allocation-free child path (see its header).
+        .target(
+            name: "CShims",
+            path: "CShims",
+            cSettings: [.unsafeFlags(["-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter"])],
+            linkerSettings: [.linkedLibrary("seccomp")]
+        ),
+        .target(name: "LinuxKit", dependencies: ["CShims"]),
         .target(name: "SkiffConfig"),
+        .target(name: "OCI"),
+        .target(name: "Capabilities"),
+        .target(name: "CommandLineSupport"),
+        .target(name: "RuntimeEngine", dependencies: ["CShims", "LinuxKit", "OCI", "Capabilities"]),
         .target(name: "ImageStore", dependencies: ["LinuxKit", "SkiffConfig"]),
         .target(name: "PodNetwork", dependencies: ["SkiffConfig"]),
         .target(name: "PodManager", dependencies: ["PodNetwork", "SkiffConfig"]),
@@ -64,9 +76,17 @@ let package = Package(
         .executableTarget(
             name: "skiffctl",
             dependencies: [
-                "CRIClient", "CRIAPI", "SkiffConfig",
+                "CRIClient", "CRIAPI", "SkiffConfig", "CommandLineSupport",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // The OCI runtime: a runc-compatible command line over RuntimeEngine.
+        .executableTarget(
+            name: "skiff",
+            dependencies: [
+                "RuntimeEngine", "OCI", "CommandLineSupport", "SkiffConfig",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -47,3 +47,20 @@ public enum FileSystem {
         if Glibc.chown(path, uid, gid) != 0 { throw SystemError("chown", path: path) }
     }
 }
+
+extension FileSystem {
+    /// `rm -rf` that never follows symlinks and never crosses into another filesystem's mount.
+    public static func removeTree(_ path: String) throws {
+        var st = stat()
+        guard lstat(path, &st) == 0 else {
+            if errno == ENOENT { return }
+            throw SystemError("lstat", path: path)
+        }
+        if (st.st_mode & S_IFMT) == S_IFDIR {
+            for name in directoryEntries(path) { try removeTree(path + "/" + name) }
+            if rmdir(path) != 0, errno != ENOENT { throw SystemError("rmdir", path: path) }
+        } else if unlink(path) != 0, errno != ENOENT {
+            throw SystemError("unlink", path: path)
+        }
+    }
+}

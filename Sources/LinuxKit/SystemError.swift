@@ -14,8 +14,10 @@ public struct SystemError: Error, Equatable, Sendable, CustomStringConvertible {
         self.errno = errno
     }
 
+    /// The C library's text for the errno.
+    public var reason: String { String(cString: strerror(errno)) }
+
     public var description: String {
-        let reason = String(cString: strerror(errno))
         return path.isEmpty ? "\(operation): \(reason)" : "\(operation) \(path): \(reason)"
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandLineSupport
 import SkiffConfig
 
 /// `skiffctl`: a crictl-compatible debugging client for any CRI runtime, Skiff's first.
@@ -6,8 +7,12 @@ import SkiffConfig
 struct Skiffctl: AsyncParsableCommand {
     /// crictl takes its connection flags before the command (`crictl -r unix:///… version`);
     /// argument-parser only reads a subcommand's options after its name, so move them there.
+    static let global = GlobalArguments(
+        withValue: ["-r", "--runtime-endpoint", "-i", "--image-endpoint", "-t", "--timeout", "-c", "--config"],
+        flags: ["-D", "--debug"])
+
     static func main() async {
-        await main(GlobalArguments.movedAfterCommand(Array(CommandLine.arguments.dropFirst())))
+        await main(global.movedAfterCommand(Array(CommandLine.arguments.dropFirst())))
     }
 
     static let configuration = CommandConfiguration(

@@ -72,11 +72,11 @@ import Testing
 
 @Suite struct ArgumentTests {
     @Test func globalFlagsBeforeTheCommandMoveAfterIt() {
-        #expect(GlobalArguments.movedAfterCommand(["-r", "unix:///s", "--debug", "info", "-o", "yaml"])
+        #expect(Skiffctl.global.movedAfterCommand(["-r", "unix:///s", "--debug", "info", "-o", "yaml"])
             == ["info", "-r", "unix:///s", "--debug", "-o", "yaml"])
-        #expect(GlobalArguments.movedAfterCommand(["--timeout=2s", "version"]) == ["version", "--timeout=2s"])
-        #expect(GlobalArguments.movedAfterCommand(["version", "-r", "x"]) == ["version", "-r", "x"])
-        #expect(GlobalArguments.movedAfterCommand(["-r", "x", "--help"]) == ["-r", "x", "--help"])
+        #expect(Skiffctl.global.movedAfterCommand(["--timeout=2s", "version"]) == ["version", "--timeout=2s"])
+        #expect(Skiffctl.global.movedAfterCommand(["version", "-r", "x"]) == ["version", "-r", "x"])
+        #expect(Skiffctl.global.movedAfterCommand(["-r", "x", "--help"]) == ["-r", "x", "--help"])
     }
 
     @Test func clientConfigFileReadsCrictlKeys() throws {

@@ -1,0 +1,26 @@
+// Helpers shared by the child-path files. Everything here runs in the cloned child: no malloc,
+// no stdio, no locks; buffers live on the stack and strings come from the parent's plan.
+#ifndef SKIFF_CS_INTERNAL_H
+#define SKIFF_CS_INTERNAL_H
+#include "cshims.h"
+
+#define CS_PATH_MAX 4096
+
+/// Sends {stage, errno, index} to the parent (or stderr after READY) and exits.
+__attribute__((noreturn)) void cs_fail(int stage, int err, int index);
+
+/// Rootfs setup before and after pivot_root (cs_rootfs.c).
+void cs_setup_rootfs(const cs_plan *plan);
+void cs_finish_rootfs(const cs_plan *plan);
+
+/// Credentials, limits and the final exec (cs_process.c).
+void cs_apply_limits(const cs_plan *plan);
+void cs_apply_credentials(const cs_plan *plan);
+const char *cs_lookup_executable(const cs_plan *plan);
+void cs_load_seccomp(const cs_plan *plan);
+
+/// "/proc/self/fd/N" into buf (at least 32 bytes).
+void cs_fd_path(char *buf, int fd);
+/// Copies at most n-1 bytes; returns 0, or -1 if it did not fit.
+int cs_copy(char *dst, const char *src, int n);
+#endif

@@ -1,0 +1,215 @@
+// The container's mount namespace, built in the child: propagation, the rootfs bind, the plan's
+// mounts and devices, pivot_root, then masked and read-only paths. Every path inside the rootfs is
+// resolved with cs_openat2_in_root and mounted through /proc/self/fd, so a symlink planted in the
+// image can never redirect a mount outside the root.
+#define _GNU_SOURCE
+#include "cs_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+static int rootfd = -1;
+
+/// Opens `path` (absolute, inside the root) as O_PATH.
+static int open_in_root(const char *path) { return cs_openat2_in_root(rootfd, path, O_PATH, 0); }
+
+/// Splits "/a/b/c" into parent "/a/b" (in buf) and returns a pointer to "c".
+static const char *split_parent(const char *path, char *buf) {
+    if (cs_copy(buf, path, CS_PATH_MAX) != 0) return NULL;
+    char *slash = strrchr(buf, '/');
+    if (!slash) return NULL;
+    const char *base = path + (slash - buf) + 1;
+    if (slash == buf) slash[1] = 0; else *slash = 0;
+    return base;
+}
+
+/// mkdir -p inside the root, one component at a time, each resolved in the root.
+static int mkdirs_in_root(const char *path) {
+    char prefix[CS_PATH_MAX];
+    int len = (int)strlen(path);
+    if (len >= CS_PATH_MAX) { errno = ENAMETOOLONG; return -1; }
+    for (int i = 1; i <= len; i++) {
+        if (i < len && path[i] != '/') continue;
+        memcpy(prefix, path, (size_t)i);
+        prefix[i] = 0;
+        int fd = open_in_root(prefix);
+        if (fd >= 0) { close(fd); continue; }
+        if (errno != ENOENT) return -1;
+        char parent[CS_PATH_MAX];
+        const char *base = split_parent(prefix, parent);
+        if (!base || !*base) { errno = EINVAL; return -1; }
+        int pfd = open_in_root(parent);
+        if (pfd < 0) return -1;
+        int rc = mkdirat(pfd, base, 0755);
+        int saved = errno;
+        close(pfd);
+        if (rc != 0 && saved != EEXIST) { errno = saved; return -1; }
+    }
+    return 0;
+}
+
+/// Opens the mount target, creating it (a directory, or an empty file) when missing.
+static int open_target(const char *path, int is_file) {
+    int fd = open_in_root(path);
+    if (fd >= 0 || errno != ENOENT) return fd;
+    if (!is_file) return mkdirs_in_root(path) == 0 ? open_in_root(path) : -1;
+    char parent[CS_PATH_MAX];
+    const char *base = split_parent(path, parent);
+    if (!base || mkdirs_in_root(parent) != 0) return -1;
+    int pfd = open_in_root(parent);
+    if (pfd < 0) return -1;
+    int f = openat(pfd, base, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+    int saved = errno;
+    close(pfd);
+    if (f < 0 && saved != EEXIST) { errno = saved; return -1; }
+    if (f >= 0) close(f);
+    return open_in_root(path);
+}
+
+/// Flags a bind remount must keep: the kernel refuses to clear nosuid/nodev/noexec/atime
+/// flags that a less privileged mount namespace inherited locked.
+static unsigned long locked_flags(const char *procpath) {
+    struct statvfs st;
+    if (statvfs(procpath, &st) != 0) return 0;
+    unsigned long keep = 0;
+    if (st.f_flag & ST_NOSUID) keep |= MS_NOSUID;
+    if (st.f_flag & ST_NODEV) keep |= MS_NODEV;
+    if (st.f_flag & ST_NOEXEC) keep |= MS_NOEXEC;
+    if (st.f_flag & ST_RDONLY) keep |= MS_RDONLY;
+    return keep;
+}
+
+static int remount_bind(const char *procpath, unsigned long flags) {
+    if (mount(NULL, procpath, NULL, MS_REMOUNT | MS_BIND | flags, NULL) == 0) return 0;
+    if (errno != EPERM) return -1;
+    return mount(NULL, procpath, NULL, MS_REMOUNT | MS_BIND | flags | locked_flags(procpath), NULL);
+}
+
+static void do_mount(const cs_mount *m, int index) {
+    int fd = open_target(m->target, m->target_is_file);
+    if (fd < 0) cs_fail(CS_STAGE_MOUNT_TARGET, errno, index);
+    char procpath[32];
+    cs_fd_path(procpath, fd);
+    unsigned long flags = m->flags;
+    // For a bind, ro/nosuid/… only take effect on a remount; mount(2) ignores them on the bind.
+    if (mount(m->source, procpath, m->fstype, m->fstype ? flags : (flags & (MS_BIND | MS_REC)), m->data) != 0)
+        cs_fail(CS_STAGE_MOUNT, errno, index);
+    close(fd);
+    // The old fd still names the covered directory; reopen to reach the new mount.
+    if (m->remount || m->propagation) {
+        fd = open_in_root(m->target);
+        if (fd < 0) cs_fail(CS_STAGE_MOUNT_TARGET, errno, index);
+        cs_fd_path(procpath, fd);
+        if (m->remount && remount_bind(procpath, m->remount | (flags & MS_REC)) != 0)
+            cs_fail(CS_STAGE_REMOUNT, errno, index);
+        if (m->propagation && mount(NULL, procpath, NULL, m->propagation, NULL) != 0)
+            cs_fail(CS_STAGE_MOUNT_PROPAGATION, errno, index);
+        close(fd);
+    }
+}
+
+static void make_device(const cs_plan *plan, const cs_device *d, int index) {
+    char parent[CS_PATH_MAX];
+    const char *base = split_parent(d->path, parent);
+    if (!base || mkdirs_in_root(parent) != 0) cs_fail(CS_STAGE_DEVICE, errno ? errno : EINVAL, index);
+    if (plan->bind_devices) {
+        // A user namespace may not mknod: bind the host's node over an empty file instead.
+        cs_mount m = { d->path, d->path, NULL, MS_BIND, 0, 0, NULL, 1 };
+        do_mount(&m, index);
+        return;
+    }
+    int pfd = open_in_root(parent);
+    if (pfd < 0) cs_fail(CS_STAGE_DEVICE, errno, index);
+    unlinkat(pfd, base, 0);
+    if (mknodat(pfd, base, d->mode, makedev(d->major, d->minor)) != 0) cs_fail(CS_STAGE_DEVICE, errno, index);
+    if (fchownat(pfd, base, d->uid, d->gid, AT_SYMLINK_NOFOLLOW) != 0) cs_fail(CS_STAGE_DEVICE, errno, index);
+    // mknod applies the umask; the spec's mode is what the container must see.
+    if (fchmodat(pfd, base, d->mode & 07777, 0) != 0) cs_fail(CS_STAGE_DEVICE, errno, index);
+    close(pfd);
+}
+
+static void device_links(void) {
+    static const char *const links[][2] = {
+        {"/proc/self/fd", "fd"}, {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"},
+        {"/proc/self/fd/2", "stderr"}, {"pts/ptmx", "ptmx"},
+    };
+    int dev = open_in_root("/dev");
+    if (dev < 0) return;
+    for (unsigned i = 0; i < sizeof links / sizeof links[0]; i++) {
+        if (strcmp(links[i][1], "ptmx") == 0) {
+            // Only when devpts is mounted, and replacing any node an image shipped.
+            struct stat st;
+            if (fstatat(dev, "pts/ptmx", &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+            unlinkat(dev, "ptmx", 0);
+        }
+        if (symlinkat(links[i][0], dev, links[i][1]) != 0 && errno != EEXIST)
+            cs_fail(CS_STAGE_DEVICE_LINKS, errno, (int)i);
+    }
+    close(dev);
+}
+
+void cs_setup_rootfs(const cs_plan *plan) {
+    // Nothing mounted below may propagate back to the host.
+    if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) != 0) cs_fail(CS_STAGE_PROPAGATION, errno, -1);
+    // pivot_root needs the new root to be a mount point.
+    if (mount(plan->rootfs, plan->rootfs, NULL, MS_BIND | MS_REC, NULL) != 0)
+        cs_fail(CS_STAGE_ROOTFS_BIND, errno, -1);
+    rootfd = open(plan->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (rootfd < 0) cs_fail(CS_STAGE_ROOTFS_BIND, errno, -1);
+    for (int i = 0; i < plan->mount_count; i++) do_mount(&plan->mounts[i], i);
+    for (int i = 0; i < plan->device_count; i++) make_device(plan, &plan->devices[i], i);
+    device_links();
+    if (fchdir(rootfd) != 0) cs_fail(CS_STAGE_PIVOT_ROOT, errno, -1);
+    // pivot_root(".", ".") stacks the old root on top of the new one; detaching it leaves only
+    // the container's tree, with no path back to the host.
+    if (cs_pivot_root(".", ".") != 0) cs_fail(CS_STAGE_PIVOT_ROOT, errno, -1);
+    if (umount2(".", MNT_DETACH) != 0) cs_fail(CS_STAGE_PIVOT_ROOT, errno, -1);
+    if (chdir("/") != 0) cs_fail(CS_STAGE_PIVOT_ROOT, errno, -1);
+    close(rootfd);
+    rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (rootfd < 0) cs_fail(CS_STAGE_PIVOT_ROOT, errno, -1);
+    if (plan->rootfs_propagation && mount(NULL, "/", NULL, plan->rootfs_propagation, NULL) != 0)
+        cs_fail(CS_STAGE_PROPAGATION, errno, -1);
+}
+
+/// Masks, read-only paths and a read-only root: last, so earlier steps (sysctls) can still write.
+void cs_finish_rootfs(const cs_plan *plan) {
+    char procpath[32];
+    for (int i = 0; i < plan->masked_count; i++) {
+        int fd = open_in_root(plan->masked_paths[i]);
+        if (fd < 0) {
+            if (errno == ENOENT) continue;
+            cs_fail(CS_STAGE_MASK, errno, i);
+        }
+        struct stat st;
+        if (fstat(fd, &st) != 0) cs_fail(CS_STAGE_MASK, errno, i);
+        cs_fd_path(procpath, fd);
+        int rc = S_ISDIR(st.st_mode) ? mount("tmpfs", procpath, "tmpfs", MS_RDONLY, "size=0k")
+                                     : mount("/dev/null", procpath, NULL, MS_BIND, NULL);
+        if (rc != 0) cs_fail(CS_STAGE_MASK, errno, i);
+        close(fd);
+    }
+    for (int i = 0; i < plan->readonly_count; i++) {
+        int fd = open_in_root(plan->readonly_paths[i]);
+        if (fd < 0) {
+            if (errno == ENOENT) continue;
+            cs_fail(CS_STAGE_READONLY_PATH, errno, i);
+        }
+        cs_fd_path(procpath, fd);
+        if (mount(procpath, procpath, NULL, MS_BIND | MS_REC, NULL) != 0) cs_fail(CS_STAGE_READONLY_PATH, errno, i);
+        close(fd);
+        fd = open_in_root(plan->readonly_paths[i]);
+        if (fd < 0) cs_fail(CS_STAGE_READONLY_PATH, errno, i);
+        cs_fd_path(procpath, fd);
+        if (remount_bind(procpath, MS_RDONLY | MS_REC) != 0) cs_fail(CS_STAGE_READONLY_PATH, errno, i);
+        close(fd);
+    }
+    if (plan->rootfs_readonly && remount_bind("/", MS_RDONLY) != 0) cs_fail(CS_STAGE_ROOT_READONLY, errno, -1);
+    close(rootfd);
+}

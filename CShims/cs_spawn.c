@@ -1,0 +1,218 @@
+// clone3 and the child path up to execve. The parent (`skiff create`) waits for the child to
+// report READY or the {stage, errno, index} of the step that failed; after READY the child blocks
+// on the exec FIFO until `skiff start` writes to it, then execs.
+#define _GNU_SOURCE
+#include "cs_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int report_fd = -1;
+
+void cs_fd_path(char *buf, int fd) {
+    static const char prefix[] = "/proc/self/fd/";
+    char digits[12];
+    int n = 0;
+    unsigned u = (unsigned)fd;
+    do { digits[n++] = (char)('0' + u % 10); u /= 10; } while (u);
+    memcpy(buf, prefix, sizeof prefix - 1);
+    int k = sizeof prefix - 1;
+    while (n) buf[k++] = digits[--n];
+    buf[k] = 0;
+}
+
+int cs_copy(char *dst, const char *src, int n) {
+    size_t len = strlen(src);
+    if (len + 1 > (size_t)n) return -1;
+    memcpy(dst, src, len + 1);
+    return 0;
+}
+
+static void write_all(int fd, const void *buf, size_t len) {
+    const char *p = buf;
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return;
+        p += n;
+        len -= (size_t)n;
+    }
+}
+
+void cs_fail(int stage, int err, int index) {
+    if (report_fd >= 0) {
+        cs_report r = { stage, err, index };
+        write_all(report_fd, &r, sizeof r);
+    } else {
+        // After READY nobody reads the report pipe: say it on the container's stderr.
+        static const char msg[] = "skiff: container init failed before exec: ";
+        write_all(2, msg, sizeof msg - 1);
+        const char *reason = strerror(err);
+        write_all(2, reason, strlen(reason));
+        write_all(2, "\n", 1);
+    }
+    _exit(err == ENOENT ? 127 : 126);
+}
+
+__attribute__((noreturn)) static void child_main(const cs_plan *plan, int report, int sync) {
+    report_fd = report;
+    // Not dumpable while runtime code runs: a container process cannot open /proc/<pid>/exe or
+    // /proc/<pid>/fd of this process. execve makes the new program dumpable again.
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    char go;
+    ssize_t n;
+    do { n = read(sync, &go, 1); } while (n < 0 && errno == EINTR);
+    if (n != 1) cs_fail(CS_STAGE_SYNC, n < 0 ? errno : EPIPE, -1);
+    close(sync);
+    if ((plan->clone_flags & CLONE_NEWUSER) && (setresgid(0, 0, 0) != 0 || setresuid(0, 0, 0) != 0))
+        cs_fail(CS_STAGE_USERNS_MAP, errno, -1);
+    for (int i = 0; i < plan->join_count; i++)
+        if (setns(plan->join_fds[i], plan->join_types[i]) != 0) cs_fail(CS_STAGE_SETNS, errno, i);
+    if (plan->setsid && setsid() < 0) cs_fail(CS_STAGE_SETSID, errno, -1);
+    for (int i = 0; i < 3; i++)
+        if (plan->stdio_fds[i] >= 0 && plan->stdio_fds[i] != i && dup2(plan->stdio_fds[i], i) < 0)
+            cs_fail(CS_STAGE_STDIO, errno, i);
+    cs_setup_rootfs(plan);
+    cs_apply_limits(plan);
+    cs_finish_rootfs(plan);
+    // Without no_new_privileges the filter needs CAP_SYS_ADMIN, so it goes in before the drop.
+    if (!plan->no_new_privileges) cs_load_seccomp(plan);
+    cs_apply_credentials(plan);
+    const char *exe = cs_lookup_executable(plan);
+    for (int i = 0; i < plan->preserve_fds; i++)
+        if (fcntl(3 + i, F_SETFD, 0) != 0) cs_fail(CS_STAGE_CLOSE_FDS, errno, 3 + i);
+    // Whatever else is open (the runtime's own descriptors) closes at execve.
+    if (cs_close_range_cloexec((unsigned)(3 + plan->preserve_fds)) != 0) cs_fail(CS_STAGE_CLOSE_FDS, errno, -1);
+    cs_report ready = { CS_STAGE_READY, 0, -1 };
+    write_all(report_fd, &ready, sizeof ready);
+    close(report_fd);
+    report_fd = -1;
+    if (plan->exec_fifo_fd >= 0) {
+        // The FIFO was opened read-write by the parent, so this read blocks until `start` writes.
+        char byte;
+        do { n = read(plan->exec_fifo_fd, &byte, 1); } while (n < 0 && errno == EINTR);
+        if (n != 1) cs_fail(CS_STAGE_FIFO, n < 0 ? errno : EPIPE, -1);
+    }
+    if (plan->no_new_privileges) cs_load_seccomp(plan);
+    execve(exe, (char *const *)plan->argv, (char *const *)plan->envp);
+    cs_fail(CS_STAGE_EXEC, errno, -1);
+}
+
+static int write_proc_file(pid_t pid, const char *name, const char *value) {
+    char path[64] = "/proc/";
+    char digits[12];
+    int n = 0, k = 6;
+    unsigned u = (unsigned)pid;
+    do { digits[n++] = (char)('0' + u % 10); u /= 10; } while (u);
+    while (n) path[k++] = digits[--n];
+    path[k++] = '/';
+    strcpy(path + k, name);
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    ssize_t w = write(fd, value, strlen(value));
+    int saved = errno;
+    close(fd);
+    if (w != (ssize_t)strlen(value)) { errno = w < 0 ? saved : EIO; return -1; }
+    return 0;
+}
+
+/// Parent-side setup while the child waits: cgroup membership (when clone3 could not place it)
+/// and user namespace maps.
+static int prepare_child(const cs_plan *plan, pid_t pid, int placed, cs_report *report) {
+    if (!placed && plan->cgroup_fd >= 0) {
+        int fd = openat(plan->cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+        char digits[16];
+        int n = 0;
+        unsigned u = (unsigned)pid;
+        char text[16];
+        do { digits[n++] = (char)('0' + u % 10); u /= 10; } while (u);
+        int k = 0;
+        while (n) text[k++] = digits[--n];
+        if (fd < 0 || write(fd, text, (size_t)k) != k) {
+            *report = (cs_report){ CS_STAGE_CLONE, errno, -1 };
+            if (fd >= 0) close(fd);
+            return -1;
+        }
+        close(fd);
+    }
+    if (plan->clone_flags & CLONE_NEWUSER) {
+        if ((plan->deny_setgroups && write_proc_file(pid, "setgroups", "deny") != 0)
+            || (plan->uid_map && write_proc_file(pid, "uid_map", plan->uid_map) != 0)
+            || (plan->gid_map && write_proc_file(pid, "gid_map", plan->gid_map) != 0)) {
+            *report = (cs_report){ CS_STAGE_USERNS_MAP, errno, -1 };
+            return -1;
+        }
+    }
+    return 0;
+}
+
+pid_t cs_spawn(const cs_plan *plan, cs_report *report, int *pidfd_out) {
+    *pidfd_out = -1;
+    int rp[2], sp[2];
+    if (pipe2(rp, O_CLOEXEC) != 0) { *report = (cs_report){ CS_STAGE_CLONE, errno, -1 }; return -1; }
+    if (pipe2(sp, O_CLOEXEC) != 0) {
+        *report = (cs_report){ CS_STAGE_CLONE, errno, -1 };
+        close(rp[0]); close(rp[1]);
+        return -1;
+    }
+    int pidfd = -1;
+    struct clone_args args;
+    memset(&args, 0, sizeof args);
+    args.flags = plan->clone_flags | CLONE_PIDFD;
+    args.pidfd = (uint64_t)(uintptr_t)&pidfd;
+    args.exit_signal = SIGCHLD;
+    int placed = 0;
+    if (plan->cgroup_fd >= 0) {
+        args.flags |= CLONE_INTO_CGROUP;
+        args.cgroup = (uint64_t)plan->cgroup_fd;
+        placed = 1;
+    }
+    pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof args);
+    if (pid < 0 && placed) {
+        // Kernels before 5.7, or a cgroup clone3 cannot enter: join it from the parent instead,
+        // while the child is still blocked on the sync pipe.
+        args.flags &= ~(uint64_t)CLONE_INTO_CGROUP;
+        args.cgroup = 0;
+        placed = 0;
+        pid = (pid_t)syscall(SYS_clone3, &args, sizeof args);
+    }
+    if (pid == 0) {
+        close(rp[0]);
+        close(sp[1]);
+        child_main(plan, rp[1], sp[0]);
+    }
+    int saved = errno;
+    close(rp[1]);
+    close(sp[0]);
+    if (pid < 0) {
+        *report = (cs_report){ CS_STAGE_CLONE, saved, -1 };
+        close(rp[0]); close(sp[1]);
+        return -1;
+    }
+    int ok = prepare_child(plan, pid, placed, report) == 0;
+    if (ok) write_all(sp[1], "1", 1);
+    close(sp[1]);
+    cs_report r;
+    ssize_t n = 0;
+    if (ok) {
+        do { n = read(rp[0], &r, sizeof r); } while (n < 0 && errno == EINTR);
+    }
+    close(rp[0]);
+    if (ok && n == (ssize_t)sizeof r && r.stage == CS_STAGE_READY) {
+        *pidfd_out = pidfd;
+        return pid;
+    }
+    if (ok) *report = n == (ssize_t)sizeof r ? r : (cs_report){ CS_STAGE_EXEC, EPIPE, -1 };
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    if (pidfd >= 0) close(pidfd);
+    return -1;
+}

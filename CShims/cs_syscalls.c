@@ -1,0 +1,56 @@
+// One-line wrappers for syscalls that Swift's Glibc module does not expose.
+#define _GNU_SOURCE
+#include "cshims.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+const int CS_CLONE_NEWNS = CLONE_NEWNS, CS_CLONE_NEWUTS = CLONE_NEWUTS, CS_CLONE_NEWIPC = CLONE_NEWIPC,
+          CS_CLONE_NEWUSER = CLONE_NEWUSER, CS_CLONE_NEWPID = CLONE_NEWPID, CS_CLONE_NEWNET = CLONE_NEWNET,
+          CS_CLONE_NEWCGROUP = CLONE_NEWCGROUP;
+
+int cs_unshare(int flags) { return unshare(flags); }
+
+int cs_setns(int fd, int nstype) { return setns(fd, nstype); }
+
+int cs_pivot_root(const char *new_root, const char *put_old) {
+    return (int)syscall(SYS_pivot_root, new_root, put_old);
+}
+
+// Resolves `path` as if `rootfd` were "/": "..", absolute symlinks and absolute paths all stay
+// inside it, and /proc magic links are refused. This is what keeps hostile rootfs symlinks from
+// redirecting a mount or a device node onto the host.
+int cs_openat2_in_root(int rootfd, const char *path, int flags, int mode) {
+    struct open_how how = {0};
+    how.flags = (uint64_t)(flags | O_CLOEXEC);
+    how.mode = (flags & (O_CREAT | O_TMPFILE)) ? (uint64_t)mode : 0;
+    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+    for (;;) {
+        int fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof how);
+        // EAGAIN: a concurrent rename raced the lookup; the kernel asks for a retry.
+        if (fd >= 0 || (errno != EAGAIN && errno != EINTR)) return fd;
+    }
+}
+
+int cs_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
+
+int cs_pidfd_send_signal(int pidfd, int sig) { return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0); }
+
+int cs_prctl_set_child_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); }
+
+int cs_close_range_cloexec(unsigned int first) {
+    return (int)syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC);
+}
+
+int cs_mkfifo(const char *path, unsigned int mode) { return mkfifo(path, (mode_t)mode); }

@@ -1,0 +1,141 @@
+// CShims: the C half of Skiff. It holds what Swift cannot do: raw syscalls that Glibc's module lacks
+// (clone3, pivot_root, openat2, setns, capset, seccomp) and the allocation-free child path between
+// clone and execve. It holds no policy: which namespaces, mounts, capabilities or syscalls a
+// container gets is decided in Swift (RuntimeEngine) and arrives here as a flat `cs_plan`.
+#ifndef SKIFF_CSHIMS_H
+#define SKIFF_CSHIMS_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// ---- thin syscall wrappers (return -1 and set errno on failure) ----
+int cs_unshare(int flags);
+int cs_setns(int fd, int nstype);
+int cs_pivot_root(const char *new_root, const char *put_old);
+int cs_openat2_in_root(int rootfd, const char *path, int flags, int mode);
+int cs_pidfd_open(pid_t pid);
+int cs_pidfd_send_signal(int pidfd, int sig);
+int cs_prctl_set_child_subreaper(void);
+int cs_close_range_cloexec(unsigned int first);
+int cs_mkfifo(const char *path, unsigned int mode);
+
+// ---- namespace flags, for Swift (Glibc's module does not export CLONE_NEW*) ----
+extern const int CS_CLONE_NEWNS, CS_CLONE_NEWUTS, CS_CLONE_NEWIPC, CS_CLONE_NEWUSER, CS_CLONE_NEWPID,
+    CS_CLONE_NEWNET, CS_CLONE_NEWCGROUP;
+
+// ---- the spawn plan ----
+
+/// One mount, in order. `target` is absolute inside the container; it is created and resolved
+/// inside the rootfs, never followed outside it.
+typedef struct {
+    const char *source;        // may be NULL (e.g. proc, tmpfs)
+    const char *target;
+    const char *fstype;        // NULL for bind mounts
+    unsigned long flags;       // MS_* for mount(2); MS_BIND for binds
+    unsigned long propagation; // MS_PRIVATE/MS_SLAVE/MS_SHARED/MS_UNBINDABLE, maybe | MS_REC; 0 none
+    unsigned long remount;     // for binds: flags re-applied with MS_REMOUNT|MS_BIND (ro, nosuid…)
+    const char *data;          // filesystem options
+    int target_is_file;        // bind of a non-directory: create a file, not a directory
+} cs_mount;
+
+/// A device node to create (or, inside a user namespace, bind from the host).
+typedef struct {
+    const char *path;   // absolute inside the container
+    uint32_t mode;      // S_IFCHR/S_IFBLK | permissions
+    uint32_t major, minor;
+    uint32_t uid, gid;
+} cs_device;
+
+typedef struct {
+    int resource;
+    uint64_t soft, hard;
+} cs_rlimit;
+
+typedef struct {
+    // Namespaces: created with clone3 flags; joined from fds opened by the parent (user first).
+    uint64_t clone_flags;
+    int join_fds[8];
+    int join_types[8];
+    int join_count;
+    int cgroup_fd;                 // CLONE_INTO_CGROUP target, or -1
+    const char *uid_map, *gid_map; // written by the parent for a new user namespace, or NULL
+    int deny_setgroups;
+
+    // Root filesystem.
+    const char *rootfs;            // absolute host path
+    int rootfs_readonly;
+    unsigned long rootfs_propagation;
+    const cs_mount *mounts;
+    int mount_count;
+    const cs_device *devices;
+    int device_count;
+    int bind_devices;              // user namespace: mknod is not allowed, bind host nodes
+    const char *const *masked_paths;
+    int masked_count;
+    const char *const *readonly_paths;
+    int readonly_count;
+    const char *hostname;          // NULL: leave
+    const char *domainname;
+    const char *const *sysctl_keys;   // "net.ipv4.ip_forward" form
+    const char *const *sysctl_values;
+    int sysctl_count;
+
+    // Process.
+    const char *cwd;
+    const char *const *argv;       // NULL-terminated
+    const char *const *envp;       // NULL-terminated
+    const char *path_env;          // PATH value used to find argv[0], or NULL
+    uint32_t uid, gid;
+    const uint32_t *groups;
+    int group_count;
+    int umask;                     // -1: leave
+    const cs_rlimit *rlimits;
+    int rlimit_count;
+    uint64_t cap_bounding, cap_effective, cap_permitted, cap_inheritable, cap_ambient;
+    int last_cap;                  // highest capability number the kernel knows
+    int no_new_privileges;
+    const void *seccomp_filter;    // struct sock_filter[]
+    unsigned short seccomp_len;    // number of instructions; 0: none
+    unsigned int seccomp_flags;
+    int oom_score_adj_set;
+    int oom_score_adj;
+
+    // Plumbing.
+    int exec_fifo_fd;              // O_PATH fd of the exec FIFO, or -1 to exec at once
+    int stdio_fds[3];              // -1: inherit
+    int preserve_fds;              // keep fds 3 .. 3+n-1 (LISTEN_FDS)
+    int setsid;
+} cs_plan;
+
+/// Where the child path stopped, reported over a CLOEXEC pipe.
+typedef enum {
+    CS_STAGE_READY = 0,    // waiting on the exec FIFO (or about to exec): not an error
+    CS_STAGE_CLONE, CS_STAGE_USERNS_MAP, CS_STAGE_SYNC, CS_STAGE_SETNS, CS_STAGE_SETSID, CS_STAGE_STDIO,
+    CS_STAGE_PROPAGATION, CS_STAGE_ROOTFS_BIND, CS_STAGE_MOUNT_TARGET, CS_STAGE_MOUNT,
+    CS_STAGE_MOUNT_PROPAGATION, CS_STAGE_REMOUNT, CS_STAGE_DEVICE, CS_STAGE_DEVICE_LINKS,
+    CS_STAGE_PIVOT_ROOT, CS_STAGE_MASK, CS_STAGE_READONLY_PATH, CS_STAGE_ROOT_READONLY,
+    CS_STAGE_HOSTNAME, CS_STAGE_DOMAINNAME, CS_STAGE_SYSCTL, CS_STAGE_RLIMIT, CS_STAGE_OOM_SCORE,
+    CS_STAGE_CAP_BOUNDING, CS_STAGE_KEEPCAPS, CS_STAGE_GROUPS, CS_STAGE_SETGID, CS_STAGE_SETUID,
+    CS_STAGE_CAPSET, CS_STAGE_AMBIENT, CS_STAGE_NO_NEW_PRIVS, CS_STAGE_CWD, CS_STAGE_EXEC_LOOKUP,
+    CS_STAGE_FIFO, CS_STAGE_SECCOMP, CS_STAGE_EXEC, CS_STAGE_CLOSE_FDS,
+} cs_stage;
+
+typedef struct {
+    int32_t stage;  // cs_stage
+    int32_t err;    // errno
+    int32_t index;  // which mount/device/path/sysctl/rlimit, or -1
+} cs_report;
+
+/// Clones the container's init process and runs the plan in it up to the exec FIFO.
+/// Returns the child's pid once it reported READY; on failure returns -1 with `*report` set
+/// (the child has been reaped). `pidfd_out` receives a pidfd of the child (or -1).
+pid_t cs_spawn(const cs_plan *plan, cs_report *report, int *pidfd_out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,62 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Writes a file so that readers see either the old or the new content, never a mix, and the new
+/// content survives a crash: temp file → fsync → rename → fsync of the directory.
+public enum AtomicFile {
+    public static func write(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644) throws(SystemError) {
+        let temp = path + ".tmp-\(getpid())"
+        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw SystemError("open", path: temp) }
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                let err = SystemError("write", path: temp)
+                close(fd)
+                unlink(temp)
+                throw err
+            }
+            offset += n
+        }
+        guard fsync(fd) == 0 else {
+            let err = SystemError("fsync", path: temp)
+            close(fd)
+            unlink(temp)
+            throw err
+        }
+        close(fd)
+        guard rename(temp, path) == 0 else {
+            let err = SystemError("rename", path: path)
+            unlink(temp)
+            throw err
+        }
+        let dir = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
+        let dfd = open(dir.isEmpty ? "/" : dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dfd >= 0 {
+            fsync(dfd)
+            close(dfd)
+        }
+    }
+
+    /// Reads a whole file.
+    public static func read(_ path: String, limit: Int = 16 << 20) throws(SystemError) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw SystemError("open", path: path) }
+        defer { close(fd) }
+        var out: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw SystemError("read", path: path)
+            }
+            if n == 0 { return out }
+            out += buffer[0..<n]
+            if out.count > limit { throw SystemError("read", path: path, errno: EFBIG) }
+        }
+    }
+}

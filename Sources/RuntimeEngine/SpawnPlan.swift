@@ -1,0 +1,91 @@
+/// Everything the C child path needs, computed in Swift from config.json. Pure data: built and
+/// unit-tested without root; `CSpawnPlan` turns it into the C `cs_plan`.
+public struct SpawnPlan: Equatable, Sendable {
+    public struct Mount: Equatable, Sendable {
+        public var source: String?
+        public var target: String
+        public var fstype: String?
+        public var flags: UInt
+        public var propagation: UInt
+        public var remount: UInt
+        public var data: String?
+        public var targetIsFile: Bool
+    }
+
+    public struct Device: Equatable, Sendable {
+        public var path: String
+        public var mode: UInt32
+        public var major: UInt32
+        public var minor: UInt32
+        public var uid: UInt32
+        public var gid: UInt32
+    }
+
+    public struct Rlimit: Equatable, Sendable {
+        public var resource: Int32
+        public var soft: UInt64
+        public var hard: UInt64
+    }
+
+    /// A namespace to join: the clone flag and the path of its nsfs file.
+    public struct Join: Equatable, Sendable {
+        public var flag: Int32
+        public var path: String
+    }
+
+    public var cloneFlags: Int32 = 0
+    public var joins: [Join] = []
+    public var uidMap: String?
+    public var gidMap: String?
+    public var denySetgroups = false
+
+    public var rootfs = ""
+    public var rootfsReadonly = false
+    public var rootfsPropagation: UInt = 0
+    public var mounts: [Mount] = []
+    public var devices: [Device] = []
+    public var bindDevices = false
+    public var maskedPaths: [String] = []
+    public var readonlyPaths: [String] = []
+    public var hostname: String?
+    public var domainname: String?
+    public var sysctls: [(key: String, value: String)] = []
+
+    public var cwd = "/"
+    public var args: [String] = []
+    public var env: [String] = []
+    public var uid: UInt32 = 0
+    public var gid: UInt32 = 0
+    public var groups: [UInt32] = []
+    public var umask: Int32 = -1
+    public var rlimits: [Rlimit] = []
+    public var capBounding: UInt64 = 0
+    public var capEffective: UInt64 = 0
+    public var capPermitted: UInt64 = 0
+    public var capInheritable: UInt64 = 0
+    public var capAmbient: UInt64 = 0
+    public var noNewPrivileges = false
+    public var oomScoreAdj: Int32?
+    public var terminal = false
+
+    public init() {}
+
+    /// The PATH the executable is looked up in: the container's own, else the usual default.
+    public var pathEnv: String? {
+        env.last { $0.hasPrefix("PATH=") }.map { String($0.dropFirst(5)) }
+    }
+
+    public static func == (a: SpawnPlan, b: SpawnPlan) -> Bool {
+        a.cloneFlags == b.cloneFlags && a.joins == b.joins && a.uidMap == b.uidMap && a.gidMap == b.gidMap
+            && a.denySetgroups == b.denySetgroups && a.rootfs == b.rootfs && a.rootfsReadonly == b.rootfsReadonly
+            && a.rootfsPropagation == b.rootfsPropagation && a.mounts == b.mounts && a.devices == b.devices
+            && a.bindDevices == b.bindDevices && a.maskedPaths == b.maskedPaths && a.readonlyPaths == b.readonlyPaths
+            && a.hostname == b.hostname && a.domainname == b.domainname
+            && a.sysctls.map(\.key) == b.sysctls.map(\.key) && a.sysctls.map(\.value) == b.sysctls.map(\.value)
+            && a.cwd == b.cwd && a.args == b.args && a.env == b.env && a.uid == b.uid && a.gid == b.gid
+            && a.groups == b.groups && a.umask == b.umask && a.rlimits == b.rlimits && a.capBounding == b.capBounding
+            && a.capEffective == b.capEffective && a.capPermitted == b.capPermitted
+            && a.capInheritable == b.capInheritable && a.capAmbient == b.capAmbient
+            && a.noNewPrivileges == b.noNewPrivileges && a.oomScoreAdj == b.oomScoreAdj && a.terminal == b.terminal
+    }
+}

@@ -1,0 +1,166 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import FoundationEssentials
+import OCI
+import RuntimeEngine
+
+struct Create: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Create a container; its process waits for `start`.")
+
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "Container id.") var id: String
+    @Option(name: [.short, .long], help: "Bundle directory (holds config.json).") var bundle = "."
+    @Option(help: "Write the init process's pid to this file.") var pidFile: String?
+    @Option(help: "Unix socket to send the terminal's master fd to.") var consoleSocket: String?
+    @Option(help: "Pass this many extra fds (from 3) to the container.") var preserveFds: Int32 = 0
+    @Flag(help: .hidden) var noPivot = false
+    @Flag(help: .hidden) var noNewKeyring = false
+
+    func run() throws {
+        if consoleSocket != nil { throw Report.failure("--console-socket is not supported yet", global) }
+        if noPivot { throw Report.failure("--no-pivot is not supported: skiff always uses pivot_root", global) }
+        _ = try global.run { try $0.create(id: id, bundle: bundle, pidFile: pidFile, preserveFDs: preserveFds) }
+    }
+}
+
+struct Start: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Start a created container.")
+    @OptionGroup var global: GlobalOptions
+    @Argument var id: String
+
+    func run() throws { try global.run { try $0.start(id: id) } }
+}
+
+struct State: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print a container's OCI state as JSON.")
+    @OptionGroup var global: GlobalOptions
+    @Argument var id: String
+
+    func run() throws {
+        let state = try global.run { try $0.state(id: id) }
+        print(try JSONOutput.pretty(state))
+    }
+}
+
+struct Kill: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Send a signal (default SIGTERM) to a container's init.")
+    @OptionGroup var global: GlobalOptions
+    @Argument var id: String
+    @Argument var signal = "SIGTERM"
+    @Flag(name: [.short, .long], help: "Signal every process of the container.") var all = false
+
+    func run() throws {
+        guard let number = Runtime.signalNumber(signal) else { throw Report.failure("unknown signal \"\(signal)\"", global) }
+        try global.run { try $0.kill(id: id, signal: number, all: all) }
+    }
+}
+
+struct Delete: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Delete a stopped container (or any, with --force).")
+    @OptionGroup var global: GlobalOptions
+    @Argument var id: String
+    @Flag(name: [.short, .long], help: "Kill a running container first.") var force = false
+
+    func run() throws {
+        try global.run { runtime in
+            do {
+                try runtime.delete(id: id, force: force)
+            } catch RuntimeError.notFound where force {
+                // runc: `delete --force` of a missing container is not an error.
+            }
+        }
+    }
+}
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Create and start a container; wait for it unless --detach.")
+    @OptionGroup var global: GlobalOptions
+    @Argument var id: String
+    @Option(name: [.short, .long]) var bundle = "."
+    @Option var pidFile: String?
+    @Flag(name: [.short, .long], help: "Return once the container has started.") var detach = false
+    @Option var preserveFds: Int32 = 0
+
+    func run() throws {
+        let status: Int32 = try global.run { runtime in
+            let created = try runtime.create(id: id, bundle: bundle, pidFile: pidFile, preserveFDs: preserveFds)
+            try runtime.start(id: id)
+            if detach { return 0 }
+            let status = runtime.wait(pid: created.pid)
+            try? runtime.delete(id: id, force: true)
+            return status
+        }
+        if status != 0 { throw ExitCode(status) }
+    }
+}
+
+struct List: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List containers.")
+    @OptionGroup var global: GlobalOptions
+    @Option(name: [.short, .long], help: "table or json") var format = "table"
+    @Flag(name: [.short, .long], help: "Print ids only.") var quiet = false
+
+    func run() throws {
+        let states = try global.runtime().list()
+        if quiet { states.forEach { print($0.id) }; return }
+        if format == "json" { print(try JSONOutput.compact(states)); return }
+        var rows = [["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"]]
+        rows += states.map { [$0.id, "\($0.pid)", $0.status.rawValue, $0.bundle, $0.created, $0.owner] }
+        let widths = rows[0].indices.map { i in rows.map { $0[i].count }.max() ?? 0 }
+        for row in rows {
+            print(row.enumerated().map { i, cell in cell + String(repeating: " ", count: widths[i] - cell.count + (i < row.count - 1 ? 4 : 0)) }.joined().trimmingTrailingSpaces())
+        }
+    }
+}
+
+struct SpecCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "spec", abstract: "Write a default config.json.")
+    @Option(name: [.short, .long], help: "Bundle directory to write into.") var bundle = "."
+
+    func run() throws {
+        let path = bundle + "/config.json"
+        guard access(path, F_OK) != 0 else { throw ValidationError("\(path) already exists") }
+        let text = try JSONOutput.pretty(RuntimeSpec.defaultSpec())
+        guard FileManager.default.createFile(atPath: path, contents: Data((text + "\n").utf8)) else {
+            throw ValidationError("cannot write \(path)")
+        }
+    }
+}
+
+struct Features: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print what this runtime supports, as JSON.")
+
+    func run() throws {
+        let features: [String: [String]] = [
+            "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "user", "uts"],
+            "mountOptions": ["bind", "rbind", "ro", "rw", "nosuid", "suid", "nodev", "dev", "noexec", "exec",
+                             "private", "rprivate", "shared", "rshared", "slave", "rslave", "unbindable", "runbindable"],
+            "hooks": [],
+        ]
+        print(try JSONOutput.pretty(["ociVersionMin": ["1.0.0"], "ociVersionMax": [RuntimeSpec.version]].merging(features) { a, _ in a }))
+    }
+}
+
+enum JSONOutput {
+    static func pretty<T: Encodable>(_ value: T) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    static func compact<T: Encodable>(_ value: T) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+}
+
+extension String {
+    func trimmingTrailingSpaces() -> String {
+        var s = self
+        while s.hasSuffix(" ") { s.removeLast() }
+        return s
+    }
+}
