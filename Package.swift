@@ -90,7 +90,13 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "SkiffConfigTests", dependencies: ["SkiffConfig"]),
+        // Privileged: runs `skiff` (and runc, as the reference) on generated bundles with a probe.
+        .testTarget(
+            name: "RuntimeIntegrationTests",
+            dependencies: ["OCI", "Capabilities", "TestSupport", "skiff"]
+        ),
         .testTarget(name: "LinuxKitTests", dependencies: ["LinuxKit"]),
         .testTarget(name: "PodManagerTests", dependencies: ["PodManager", "PodNetwork", "SkiffConfig"]),
         .testTarget(name: "SkiffctlTests", dependencies: ["skiffctl"]),
@@ -101,7 +107,7 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "CRIClient", "CRIAPI",
+                "CRIClient", "CRIAPI", "TestSupport",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
             ]
         ),

@@ -29,11 +29,14 @@ static const char *split_parent(const char *path, char *buf) {
     return base;
 }
 
-/// mkdir -p inside the root, one component at a time, each resolved in the root.
-static int mkdirs_in_root(const char *path) {
+/// mkdir -p inside the root, one component at a time, each resolved in the root. A dangling
+/// symlink on the way (an image may ship `/var/run -> /run`) gets its target created, inside the
+/// root too, as runc's securejoin does; `depth` bounds symlink chains.
+static int mkdirs_in_root_depth(const char *path, int depth) {
     char prefix[CS_PATH_MAX];
     int len = (int)strlen(path);
     if (len >= CS_PATH_MAX) { errno = ENAMETOOLONG; return -1; }
+    if (depth > 16) { errno = ELOOP; return -1; }
     for (int i = 1; i <= len; i++) {
         if (i < len && path[i] != '/') continue;
         memcpy(prefix, path, (size_t)i);
@@ -47,12 +50,33 @@ static int mkdirs_in_root(const char *path) {
         int pfd = open_in_root(parent);
         if (pfd < 0) return -1;
         int rc = mkdirat(pfd, base, 0755);
+        if (rc != 0 && errno == EEXIST) {
+            char link[CS_PATH_MAX], target[CS_PATH_MAX];
+            ssize_t n = readlinkat(pfd, base, link, sizeof link - 1);
+            if (n < 0) { close(pfd); return -1; }
+            link[n] = 0;
+            if (link[0] == '/') {
+                rc = cs_copy(target, link, CS_PATH_MAX);
+            } else {
+                size_t plen = strlen(parent);
+                rc = plen + 1 + (size_t)n + 1 > sizeof target ? -1 : 0;
+                if (rc == 0) {
+                    memcpy(target, parent, plen);
+                    target[plen] = '/';
+                    memcpy(target + plen + 1, link, (size_t)n + 1);
+                }
+            }
+            if (rc != 0) { close(pfd); errno = ENAMETOOLONG; return -1; }
+            rc = mkdirs_in_root_depth(target, depth + 1);
+        }
         int saved = errno;
         close(pfd);
         if (rc != 0 && saved != EEXIST) { errno = saved; return -1; }
     }
     return 0;
 }
+
+static int mkdirs_in_root(const char *path) { return mkdirs_in_root_depth(path, 0); }
 
 /// Opens the mount target, creating it (a directory, or an empty file) when missing.
 static int open_target(const char *path, int is_file) {

@@ -65,11 +65,22 @@ public struct RuntimeSpec: Codable, Equatable, Sendable {
         public var type: String
         public var hard: UInt64
         public var soft: UInt64
+
+        public init(type: String, hard: UInt64, soft: UInt64) {
+            self.type = type
+            self.hard = hard
+            self.soft = soft
+        }
     }
 
     public struct Root: Codable, Equatable, Sendable {
         public var path: String
         public var readonly: Bool?
+
+        public init(path: String, readonly: Bool? = nil) {
+            self.path = path
+            self.readonly = readonly
+        }
     }
 
     public struct Mount: Codable, Equatable, Sendable {

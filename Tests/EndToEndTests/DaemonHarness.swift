@@ -2,6 +2,7 @@ import CRIAPI
 import CRIClient
 import Foundation
 import Glibc
+import TestSupport
 
 /// Built executables live beside the test bundle in the build directory.
 enum Binaries {
@@ -22,32 +23,9 @@ struct CommandResult {
 }
 
 /// Runs a program to completion with a time bound, capturing its output.
-func runCommand(_ path: String, _ args: [String], environment: [String: String] = [:], timeout: TimeInterval = 30) throws -> CommandResult {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: path)
-    process.arguments = args
-    process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    // Read while it runs so a large output cannot fill the pipe and stall the child.
-    let outBox = DataBox(), errBox = DataBox()
-    let readers = DispatchGroup()
-    DispatchQueue.global().async(group: readers) { outBox.data = out.fileHandleForReading.readDataToEndOfFile() }
-    DispatchQueue.global().async(group: readers) { errBox.data = err.fileHandleForReading.readDataToEndOfFile() }
-    let deadline = Date().addingTimeInterval(timeout)
-    while process.isRunning, Date() < deadline { usleep(10_000) }
-    if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-    process.waitUntilExit()
-    readers.wait()
-    return CommandResult(status: process.terminationStatus, stdout: String(decoding: outBox.data, as: UTF8.self),
-                         stderr: String(decoding: errBox.data, as: UTF8.self))
-}
-
-/// Written by one reader thread, read after the group has finished.
-private final class DataBox: @unchecked Sendable {
-    var data = Data()
+func runCommand(_ path: String, _ args: [String], environment: [String: String] = [:], timeout: Double = 30) throws -> CommandResult {
+    let result = try ChildProcess.run(path, args, environment: environment, timeout: timeout)
+    return CommandResult(status: result.status, stdout: result.stdout, stderr: result.stderr)
 }
 
 /// One skiffd on a private socket, root and state under a temporary directory.

@@ -1,0 +1,81 @@
+import Foundation
+import OCI
+import Testing
+
+/// The container's filesystem view: mounts, masks, read-only paths, /dev, and hostile symlinks.
+@Suite(.enabled(if: isRoot, "needs root for namespaces and mounts"))
+struct RootfsTests {
+    @Test(arguments: RuntimeUnderTest.all)
+    func masksAndReadOnlyPathsHold(runtime: RuntimeUnderTest) throws {
+        let bundle = try Bundle(args: ["/bin/sh", "-c",
+            "/probe read /proc/keys; /probe write /proc/sys/kernel/domainname; /probe write /root-file; /probe write /tmp/ok"])
+        bundle.spec.linux?.maskedPaths?.append("/proc/keys")
+        let out = try bundle.runContainer(runtime)
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(out.stdout.contains("read /proc/keys ok:0"), "a masked file must read as /dev/null: \(out.stdout)")
+        #expect(out.stdout.contains("write /proc/sys/kernel/domainname error:30"), "/proc/sys must be read-only")
+        #expect(out.stdout.contains("write /root-file error:30"), "the root is read-only")
+        #expect(out.stdout.contains("write /tmp/ok ok"))
+    }
+
+    @Test(arguments: RuntimeUnderTest.all)
+    func devHasTheDefaultNodesAndLinks(runtime: RuntimeUnderTest) throws {
+        let bundle = try Bundle(args: ["/bin/sh", "-c", "ls -l /dev/null /dev/zero /dev/urandom /dev/tty /dev/full /dev/random; ls -l /dev/fd /dev/ptmx"])
+        let out = try bundle.runContainer(runtime)
+        #expect(out.status == 0, "\(out.stderr)")
+        for (name, numbers) in [("null", "1,   3"), ("zero", "1,   5"), ("urandom", "1,   9"), ("tty", "5,   0")] {
+            let line = out.stdout.split(separator: "\n").first { $0.hasSuffix(" /dev/\(name)") } ?? ""
+            #expect(line.hasPrefix("crw-rw-rw-") && line.contains(" \(numbers) "), "/dev/\(name): \(line)")
+        }
+        #expect(out.stdout.contains("/dev/fd -> /proc/self/fd"))
+        #expect(out.stdout.contains("/dev/ptmx -> pts/ptmx"))
+    }
+
+    @Test(arguments: RuntimeUnderTest.all)
+    func bindMountsHonourReadOnly(runtime: RuntimeUnderTest) throws {
+        let bundle = try Bundle(args: ["/bin/sh", "-c", "cat /data/in; /probe write /data/new; /probe write /rw/new"])
+        let data = bundle.dir + "/data"
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        try "hello\n".write(toFile: data + "/in", atomically: true, encoding: .utf8)
+        bundle.spec.mounts?.append(RuntimeSpec.Mount(destination: "/data", type: "bind", source: data, options: ["rbind", "ro"]))
+        bundle.spec.mounts?.append(RuntimeSpec.Mount(destination: "/rw", type: "bind", source: data, options: ["bind", "rw"]))
+        let out = try bundle.runContainer(runtime)
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(out.stdout.contains("hello"))
+        #expect(out.stdout.contains("write /data/new error:30"))
+        #expect(out.stdout.contains("write /rw/new ok"))
+        #expect(FileManager.default.fileExists(atPath: data + "/new"))
+    }
+
+    /// A symlink in the image pointing at an absolute host path must resolve inside the rootfs.
+    @Test func mountTargetsBehindSymlinksStayInsideTheRoot() throws {
+        let outside = FileManager.default.temporaryDirectory.appendingPathComponent("skiff-outside-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: outside, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: outside) }
+        let bundle = try Bundle(args: ["/bin/sh", "-c", "ls -d \(outside)/made && /probe write /escape/made/file"])
+        try FileManager.default.createSymbolicLink(atPath: bundle.rootfs + "/escape", withDestinationPath: outside)
+        bundle.spec.root?.readonly = false
+        bundle.spec.mounts = bundle.spec.mounts?.filter { $0.destination != "/tmp" }
+        bundle.spec.mounts?.append(RuntimeSpec.Mount(destination: "/escape/made", type: "tmpfs", source: "tmpfs"))
+        let out = try bundle.runContainer(.skiff)
+        #expect(out.status == 0, "\(out.stderr) \(out.stdout)")
+        #expect(out.stdout.contains("write /escape/made/file ok"))
+        // The mount point was created inside the rootfs, at the symlink's in-root target.
+        #expect(FileManager.default.fileExists(atPath: bundle.rootfs + outside + "/made"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: outside).isEmpty, "the host directory was touched")
+    }
+
+    @Test func aDevSymlinkCannotRedirectDeviceNodesToTheHost() throws {
+        let outside = FileManager.default.temporaryDirectory.appendingPathComponent("skiff-devout-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: outside, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: outside) }
+        let bundle = try Bundle(args: ["/bin/true"])
+        try FileManager.default.createSymbolicLink(atPath: bundle.rootfs + "/dev", withDestinationPath: outside)
+        bundle.spec.root?.readonly = false
+        bundle.spec.mounts = bundle.spec.mounts?.filter { !$0.destination.hasPrefix("/dev") && $0.destination != "/tmp" }
+        let out = try bundle.runContainer(.skiff)
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: outside).isEmpty, "device nodes escaped to the host")
+        #expect(FileManager.default.fileExists(atPath: bundle.rootfs + outside + "/null"))
+    }
+}

@@ -1,0 +1,103 @@
+import Glibc
+
+/// Runs a program and captures its output without threads or dispatch: a container that inherits
+/// the pipes can keep them open long after the program exits, and blocking readers on a small
+/// dispatch pool (two cores) would starve everything else. This polls in the calling thread and
+/// stops reading once the program has exited and its buffered output is drained.
+public struct ChildProcess {
+    public struct Result: Sendable {
+        public var status: Int32
+        public var stdout: String
+        public var stderr: String
+    }
+
+    public struct SpawnError: Error, CustomStringConvertible {
+        public let path: String
+        public let errno: Int32
+        public var description: String { "cannot run \(path): \(String(cString: strerror(errno)))" }
+    }
+
+    /// `status` is the exit code, or 128 + signal.
+    public static func run(
+        _ path: String, _ args: [String], environment: [String: String] = [:], timeout: Double = 60
+    ) throws -> Result {
+        var out: [Int32] = [0, 0], err: [Int32] = [0, 0]
+        guard pipe(&out) == 0, pipe(&err) == 0 else { throw SpawnError(path: path, errno: errno) }
+        // Close-on-exec, so only the dup2'd copies reach the child.
+        for fd in out + err { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, out[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, err[1], 2)
+        var env = [String: String]()
+        var index = 0
+        while let entry = environ[index] {
+            let text = String(cString: entry)
+            if let eq = text.firstIndex(of: "=") { env[String(text[..<eq])] = String(text[text.index(after: eq)...]) }
+            index += 1
+        }
+        env.merge(environment) { _, new in new }
+        let argv = ([path] + args).map { strdup($0) } + [nil]
+        let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { (argv + envp).forEach { free($0) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, path, &actions, nil, argv, envp)
+        close(out[1])
+        close(err[1])
+        guard rc == 0 else {
+            close(out[0]); close(err[0])
+            throw SpawnError(path: path, errno: rc)
+        }
+        defer { close(out[0]); close(err[0]) }
+        for fd in [out[0], err[0]] { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
+        var outBytes: [UInt8] = [], errBytes: [UInt8] = []
+        var open = [true, true]
+        var status: Int32 = 0
+        var exited = false
+        let deadline = now() + timeout
+        while true {
+            drain(out[0], into: &outBytes, open: &open[0])
+            drain(err[0], into: &errBytes, open: &open[1])
+            if !exited {
+                let w = waitpid(pid, &status, WNOHANG)
+                if w == pid { exited = true }
+            }
+            // Exited and drained, or both pipes closed and exited.
+            if exited {
+                drain(out[0], into: &outBytes, open: &open[0])
+                drain(err[0], into: &errBytes, open: &open[1])
+                break
+            }
+            if now() > deadline {
+                kill(pid, SIGKILL)
+                waitpid(pid, &status, 0)
+                exited = true
+                continue
+            }
+            var fds = [pollfd(fd: out[0], events: Int16(POLLIN), revents: 0), pollfd(fd: err[0], events: Int16(POLLIN), revents: 0)]
+            _ = poll(&fds, open[0] || open[1] ? 2 : 0, 20)
+        }
+        let signalled = status & 0x7f
+        return Result(status: signalled == 0 ? (status >> 8) & 0xff : 128 + signalled,
+                      stdout: String(decoding: outBytes, as: UTF8.self), stderr: String(decoding: errBytes, as: UTF8.self))
+    }
+
+    private static func drain(_ fd: Int32, into bytes: inout [UInt8], open: inout Bool) {
+        guard open else { return }
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n > 0 { bytes += buffer[0..<n]; continue }
+            if n == 0 { open = false }
+            return
+        }
+    }
+
+    private static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+}
