@@ -34,15 +34,15 @@ let package = Package(
         .target(
             name: "CShims",
             path: "CShims",
-            cSettings: [.unsafeFlags(["-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter"])],
-            linkerSettings: [.linkedLibrary("seccomp")]
+            cSettings: [.unsafeFlags(["-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter"])]
         ),
         .target(name: "LinuxKit", dependencies: ["CShims"]),
         .target(name: "SkiffConfig"),
         .target(name: "OCI"),
         .target(name: "Capabilities"),
         .target(name: "CommandLineSupport"),
-        .target(name: "RuntimeEngine", dependencies: ["CShims", "LinuxKit", "OCI", "Capabilities"]),
+        .target(name: "Cgroups", dependencies: ["LinuxKit", "OCI"]),
+        .target(name: "RuntimeEngine", dependencies: ["CShims", "LinuxKit", "OCI", "Capabilities", "Cgroups"]),
         .target(name: "ImageStore", dependencies: ["LinuxKit", "SkiffConfig"]),
         .target(name: "PodNetwork", dependencies: ["SkiffConfig"]),
         .target(name: "PodManager", dependencies: ["PodNetwork", "SkiffConfig"]),
@@ -92,6 +92,7 @@ let package = Package(
         ),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "SkiffConfigTests", dependencies: ["SkiffConfig"]),
+        .testTarget(name: "RuntimeEngineTests", dependencies: ["RuntimeEngine", "Cgroups", "OCI", "CShims"]),
         // Privileged: runs `skiff` (and runc, as the reference) on generated bundles with a probe.
         .testTarget(
             name: "RuntimeIntegrationTests",

@@ -21,6 +21,12 @@ extension RuntimeSpec {
         public var containerID: UInt32
         public var hostID: UInt32
         public var size: UInt32
+
+        public init(containerID: UInt32, hostID: UInt32, size: UInt32) {
+            self.containerID = containerID
+            self.hostID = hostID
+            self.size = size
+        }
     }
 
     public struct Namespace: Codable, Equatable, Sendable {
@@ -70,6 +76,12 @@ extension RuntimeSpec {
         public var kernel: Int64?
         public var swappiness: UInt64?
         public var disableOOMKiller: Bool?
+
+        public init(limit: Int64? = nil, reservation: Int64? = nil, swap: Int64? = nil) {
+            self.limit = limit
+            self.reservation = reservation
+            self.swap = swap
+        }
     }
 
     public struct CPU: Codable, Equatable, Sendable {
@@ -81,10 +93,19 @@ extension RuntimeSpec {
         public var cpus: String?
         public var mems: String?
         public var idle: Int64?
+
+        public init(shares: UInt64? = nil, quota: Int64? = nil, period: UInt64? = nil, cpus: String? = nil) {
+            self.shares = shares
+            self.quota = quota
+            self.period = period
+            self.cpus = cpus
+        }
     }
 
     public struct Pids: Codable, Equatable, Sendable {
         public var limit: Int64
+
+        public init(limit: Int64) { self.limit = limit }
     }
 
     public struct BlockIO: Codable, Equatable, Sendable {

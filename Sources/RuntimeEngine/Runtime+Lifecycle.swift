@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Cgroups
 import CShims
 import LinuxKit
 import OCI
@@ -45,6 +46,14 @@ extension Runtime {
         let record = try store.load(id)
         guard let fd = initPidfd(record) else { throw .wrongState(id: id, status: "stopped", operation: "kill") }
         defer { close(fd) }
+        if all, let dir = record.cgroupPath, let cgroups = try? CgroupV2.mounted() {
+            if signal == SIGKILL {
+                do { try cgroups.killAll(dir) } catch { throw .cgroup(error.message) }
+            } else {
+                for pid in cgroups.processes(dir) { Glibc.kill(pid, signal) }
+            }
+            return
+        }
         guard cs_pidfd_send_signal(fd, signal) == 0 else { throw .system(SystemError("pidfd_send_signal", path: id)) }
     }
 
@@ -64,6 +73,11 @@ extension Runtime {
             // The pidfd turns readable when the process has exited: no sleep-and-poll needed.
             var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
             _ = poll(&pfd, 1, 10_000)
+        }
+        if let dir = record.cgroupPath, let cgroups = try? CgroupV2.mounted() {
+            // Anything the init left behind in its cgroup goes with it.
+            if !cgroups.processes(dir).isEmpty { try? cgroups.killAll(dir) }
+            cgroups.remove(dir)
         }
         do {
             try FileSystem.removeTree(store.directory(id))

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Cgroups
 import CShims
 import FoundationEssentials
 import LinuxKit
@@ -65,7 +66,20 @@ public struct Runtime: Sendable {
         guard fifoFD >= 0 else { throw .system(SystemError("open", path: fifo)) }
         fds.append(fifoFD)
 
-        let cPlan = CSpawnPlan(plan, joinFDs: joinFDs, cgroupFD: -1, execFifoFD: fifoFD, lastCap: Int32(lastCap),
+        // The cgroup exists, with its limits, before the process does: clone3 starts it inside.
+        let cgroups: CgroupV2
+        let cgroupDir: String
+        let cgroupFD: Int32
+        do {
+            cgroups = try CgroupV2.mounted()
+            cgroupDir = try cgroups.directory(for: spec.linux?.cgroupsPath, id: id)
+            cgroupFD = try cgroups.create(cgroupDir, files: CgroupResources.files(spec.linux?.resources))
+        } catch {
+            throw .cgroup(error.message)
+        }
+        fds.append(cgroupFD)
+        defer { if cleanup { cgroups.remove(cgroupDir) } }
+        let cPlan = CSpawnPlan(plan, joinFDs: joinFDs, cgroupFD: cgroupFD, execFifoFD: fifoFD, lastCap: Int32(lastCap),
                                seccomp: (nil, 0, 0), preserveFDs: preserveFDs)
         var report = cs_report()
         var pidfd: Int32 = -1
@@ -76,7 +90,7 @@ public struct Runtime: Sendable {
         let record = ContainerRecord(
             id: id, bundle: bundle, rootfs: plan.rootfs, pid: pid,
             pidStartTime: ProcessStat.read(pid: pid)?.startTime ?? 0, created: Timestamp.now(),
-            annotations: spec.annotations, cgroupPath: nil, hooks: spec.hooks)
+            annotations: spec.annotations, cgroupPath: cgroupDir, hooks: spec.hooks)
         do {
             try store.save(record)
             if let pidFile { try AtomicFile.write(Array("\(pid)".utf8), to: pidFile) }
