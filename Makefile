@@ -2,7 +2,7 @@
 SWIFT ?= swift
 BIN := .build/debug
 
-.PHONY: all deps build run test unit-test protos protos-check clean
+.PHONY: all deps build run test protos protos-check bench clean
 
 all: build
 
@@ -28,6 +28,10 @@ protos-check:
 	@rm -rf .build/protos-check
 	@Scripts/gen-protos.sh .build/protos-check >/dev/null
 	@diff -r Sources/CRIAPI .build/protos-check && echo "protos: generated code is up to date"
+
+# Start latency and memory of the runtime against runc; writes docs/BENCHMARKS.md.
+bench: deps
+	Scripts/bench.sh
 
 clean:
 	$(SWIFT) package clean
