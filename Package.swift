@@ -86,7 +86,7 @@ let package = Package(
         .executableTarget(
             name: "skiff",
             dependencies: [
-                "RuntimeEngine", "OCI", "CommandLineSupport", "SkiffConfig",
+                "RuntimeEngine", "OCI", "CommandLineSupport", "SkiffConfig", "LinuxKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -89,7 +89,7 @@ public struct Runtime: Sendable {
         if pidfd >= 0 { close(pidfd) }
         let record = ContainerRecord(
             id: id, bundle: bundle, rootfs: plan.rootfs, pid: pid,
-            pidStartTime: ProcessStat.read(pid: pid)?.startTime ?? 0, created: Timestamp.now(),
+            pidStartTime: ProcessStat.read(pid: pid)?.startTime ?? 0, created: WallClock.rfc3339(),
             annotations: spec.annotations, cgroupPath: cgroupDir, hooks: spec.hooks)
         do {
             try store.save(record)

@@ -2,6 +2,8 @@
 import Glibc
 #endif
 import ArgumentParser
+import LinuxKit
+import SkiffConfig
 
 /// Error and warning lines, to stderr and (with `--log`) appended to the log file in runc's
 /// text or JSON form (`{"level":"error","msg":"…","time":"…"}`), which containerd shows to users.
@@ -23,30 +25,10 @@ struct Log {
         _ = bytes.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
     }
 
-    static func quote(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            default:
-                if scalar.value < 0x20 { out += "\\u00" + (scalar.value < 16 ? "0" : "") + String(scalar.value, radix: 16) }
-                else { out.unicodeScalars.append(scalar) }
-            }
-        }
-        return out + "\""
-    }
+    static func quote(_ s: String) -> String { Quoting.doubleQuoted(s) }
 
-    static func time() -> String {
-        var now = time_t()
-        Glibc.time(&now)
-        var tm = tm()
-        gmtime_r(&now, &tm)
-        var buffer = [CChar](repeating: 0, count: 32)
-        strftime(&buffer, buffer.count, "%Y-%m-%dT%H:%M:%SZ", &tm)
-        return String(cString: buffer)
-    }
+    static func time() -> String { WallClock.rfc3339(digits: 0) }
+
 }
 
 /// A failure already reported to the user: exits 1 without argument-parser's own message.
