@@ -76,6 +76,10 @@ final class Bundle: @unchecked Sendable {
             _ = try? run(runtime, ["delete", "--force", id])
         }
         try? FileManager.default.removeItem(atPath: dir)
+        // The shared parent cgroup goes once empty (rmdir fails harmlessly while others use it).
+        for controller in (try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/cgroup")) ?? [] {
+            rmdir("/sys/fs/cgroup/\(controller)/skiff-test")
+        }
     }
 
     func writeSpec() throws {
