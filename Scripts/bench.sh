@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [[ $(id -u) -eq 0 ]] || { echo "make bench needs root (it starts containers)" >&2; exit 1; }
 
-swift build -c release --product skiff >/dev/null
+# Static stdlib, as the Debian package ships it: no dynamic Swift runtime to load at each start.
+swift build -c release --static-swift-stdlib --product skiff >/dev/null
 skiff=$(swift build -c release --show-bin-path)/skiff
 runc=$(command -v runc)
 work=$(mktemp -d /tmp/skiff-bench.XXXXXX)
@@ -53,7 +54,7 @@ runc = subprocess.run(["runc", "--version"], capture_output=True, text=True).std
 print("# Benchmarks\n")
 print("Produced by `make bench` (Scripts/bench.sh); figures are hyperfine medians of 40 runs after 3 warm-ups.")
 print("Each run starts a container whose process is busybox `sleep 1000`, on the same bundle for both runtimes.\n")
-print(f"Machine: {cpu}, {cores} cores, Linux {platform.release()}; {runc}; skiff release build.\n")
+print(f"Machine: {cpu}, {cores} cores, Linux {platform.release()}; {runc}; skiff release build with the static Swift stdlib.\n")
 print("| what | skiff | runc | skiff / runc |")
 print("|---|---|---|---|")
 print(f"| `run -d` + `delete -f` | {cycle['skiff']:.1f} ms | {cycle['runc']:.1f} ms | {cycle['skiff'] / cycle['runc']:.2f} |")
