@@ -34,7 +34,8 @@ let package = Package(
         .target(
             name: "CShims",
             path: "CShims",
-            cSettings: [.unsafeFlags(["-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter"])]
+            cSettings: [.unsafeFlags(["-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter"])],
+            linkerSettings: [.linkedLibrary("seccomp")]
         ),
         .target(name: "LinuxKit", dependencies: ["CShims"]),
         .target(name: "SkiffConfig"),
@@ -42,7 +43,8 @@ let package = Package(
         .target(name: "Capabilities"),
         .target(name: "CommandLineSupport"),
         .target(name: "Cgroups", dependencies: ["LinuxKit", "OCI"]),
-        .target(name: "RuntimeEngine", dependencies: ["CShims", "LinuxKit", "OCI", "Capabilities", "Cgroups"]),
+        .target(name: "Seccomp", dependencies: ["CShims", "OCI"]),
+        .target(name: "RuntimeEngine", dependencies: ["CShims", "LinuxKit", "OCI", "Capabilities", "Cgroups", "Seccomp"]),
         .target(name: "ImageStore", dependencies: ["LinuxKit", "SkiffConfig"]),
         .target(name: "PodNetwork", dependencies: ["SkiffConfig"]),
         .target(name: "PodManager", dependencies: ["PodNetwork", "SkiffConfig"]),

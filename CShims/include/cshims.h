@@ -6,6 +6,7 @@
 #define SKIFF_CSHIMS_H
 
 #include <stdint.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 #ifdef __cplusplus
@@ -22,6 +23,20 @@ int cs_pidfd_send_signal(int pidfd, int sig);
 int cs_prctl_set_child_subreaper(void);
 int cs_close_range_cloexec(unsigned int first);
 int cs_mkfifo(const char *path, unsigned int mode);
+
+// ---- seccomp: libseccomp without variadics or macros (cs_seccomp.c) ----
+typedef struct {
+    uint32_t index;     // argument number 0…5
+    uint32_t op;        // enum scmp_compare: 1 NE, 2 LT, 3 LE, 4 EQ, 5 GE, 6 GT, 7 MASKED_EQ
+    uint64_t value, value_two;
+} cs_seccomp_arg;
+void *cs_seccomp_new(uint32_t default_action);
+void cs_seccomp_free(void *ctx);
+int cs_seccomp_add_arch(void *ctx, const char *name);      // "x86_64", "x86", "x32", "aarch64"…
+int cs_seccomp_syscall_number(const char *name);           // negative when unknown
+int cs_seccomp_add_rule(void *ctx, uint32_t action, int syscall_nr, unsigned count, const cs_seccomp_arg *args);
+int cs_seccomp_set_log(void *ctx);
+int cs_seccomp_export(void *ctx, void **out, size_t *len);  // BPF bytes, malloc'd
 
 // ---- namespace flags, for Swift (Glibc's module does not export CLONE_NEW*) ----
 extern const int CS_CLONE_NEWNS, CS_CLONE_NEWUTS, CS_CLONE_NEWIPC, CS_CLONE_NEWUSER, CS_CLONE_NEWPID,

@@ -6,6 +6,7 @@ import CShims
 import FoundationEssentials
 import LinuxKit
 import OCI
+import Seccomp
 
 /// The OCI runtime operations behind `skiff create/start/state/kill/delete/run/list`.
 /// Single-threaded by design: namespace work happens in the cloned child, never in this process.
@@ -34,8 +35,16 @@ public struct Runtime: Sendable {
         guard Self.isDirectory(plan.rootfs) == true else {
             throw .invalidSpec(field: "root.path", reason: "\(plan.rootfs) is not a directory")
         }
-        if spec.linux?.seccomp != nil {
-            throw .invalidSpec(field: "linux.seccomp", reason: "seccomp profiles are not supported by this skiff build yet")
+        var seccomp: SeccompProgram?
+        if let profile = spec.linux?.seccomp {
+            do {
+                seccomp = try SeccompProgram.compile(profile)
+            } catch {
+                throw .invalidSpec(field: error.field, reason: error.reason)
+            }
+            if let unknown = seccomp?.unknownSyscalls, !unknown.isEmpty {
+                warn("seccomp: syscalls unknown to this kernel were skipped: \(unknown.joined(separator: ", "))")
+            }
         }
         if spec.linux?.resources?.devices?.isEmpty == false {
             warn("device cgroup rules are not enforced on cgroup v2 yet; the container sees only the device nodes it is given")
@@ -80,11 +89,12 @@ public struct Runtime: Sendable {
         fds.append(cgroupFD)
         defer { if cleanup { cgroups.remove(cgroupDir) } }
         let cPlan = CSpawnPlan(plan, joinFDs: joinFDs, cgroupFD: cgroupFD, execFifoFD: fifoFD, lastCap: Int32(lastCap),
-                               seccomp: (nil, 0, 0), preserveFDs: preserveFDs)
+                               seccomp: (UnsafeRawPointer(seccomp?.bytes), seccomp?.instructionCount ?? 0, seccomp?.flags ?? 0),
+                               preserveFDs: preserveFDs)
         var report = cs_report()
         var pidfd: Int32 = -1
         let pid = withUnsafePointer(to: cPlan.raw) { cs_spawn($0, &report, &pidfd) }
-        withExtendedLifetime(cPlan) {}
+        withExtendedLifetime((cPlan, seccomp)) {}
         guard pid > 0 else { throw SpawnFailure.error(report, plan: plan) }
         if pidfd >= 0 { close(pidfd) }
         let record = ContainerRecord(
