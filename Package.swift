@@ -92,13 +92,12 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "SkiffConfigTests", dependencies: ["SkiffConfig"]),
         .testTarget(name: "RuntimeEngineTests", dependencies: ["RuntimeEngine", "Cgroups", "OCI", "CShims"]),
         // Privileged: runs `skiff` (and runc, as the reference) on generated bundles with a probe.
         .testTarget(
             name: "RuntimeIntegrationTests",
-            dependencies: ["OCI", "Capabilities", "TestSupport", "skiff"]
+            dependencies: ["OCI", "Capabilities", "LinuxKit", "CShims", "skiff"]
         ),
         .testTarget(name: "LinuxKitTests", dependencies: ["LinuxKit"]),
         .testTarget(name: "PodManagerTests", dependencies: ["PodManager", "PodNetwork", "SkiffConfig"]),
@@ -110,7 +109,7 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "CRIClient", "CRIAPI", "TestSupport",
+                "CRIClient", "CRIAPI", "LinuxKit",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
             ]
         ),

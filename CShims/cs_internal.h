@@ -19,6 +19,12 @@ void cs_apply_credentials(const cs_plan *plan);
 const char *cs_lookup_executable(const cs_plan *plan);
 void cs_load_seccomp(const cs_plan *plan);
 
+/// The pty, in the child after pivot_root (cs_console.c).
+void cs_setup_terminal(const cs_plan *plan);
+
+/// Tells the parent the mounts are done and waits for its hooks (cs_spawn.c).
+void cs_before_pivot(const cs_plan *plan);
+
 /// "/proc/self/fd/N" into buf (at least 32 bytes).
 void cs_fd_path(char *buf, int fd);
 /// Copies at most n-1 bytes; returns 0, or -1 if it did not fit.

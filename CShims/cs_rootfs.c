@@ -189,6 +189,7 @@ void cs_setup_rootfs(const cs_plan *plan) {
     for (int i = 0; i < plan->mount_count; i++) do_mount(&plan->mounts[i], i);
     for (int i = 0; i < plan->device_count; i++) make_device(plan, &plan->devices[i], i);
     device_links();
+    cs_before_pivot(plan);
     if (fchdir(rootfd) != 0) cs_fail(CS_STAGE_PIVOT_ROOT, errno, -1);
     // pivot_root(".", ".") stacks the old root on top of the new one; detaching it leaves only
     // the container's tree, with no path back to the host.

@@ -10,12 +10,14 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 static int report_fd = -1;
+static int sync_fd = -1;
 
 void cs_fd_path(char *buf, int fd) {
     static const char prefix[] = "/proc/self/fd/";
@@ -62,27 +64,66 @@ void cs_fail(int stage, int err, int index) {
     _exit(err == ENOENT ? 127 : 126);
 }
 
+/// Reads one byte from the parent; anything but '1' means "stop here" (it reports the error).
+static void wait_for_parent(int stage) {
+    char go = 0;
+    ssize_t n;
+    do { n = read(sync_fd, &go, 1); } while (n < 0 && errno == EINTR);
+    if (n != 1) cs_fail(stage, n < 0 ? errno : EPIPE, -1);
+    if (go != '1') _exit(1);
+}
+
+void cs_before_pivot(const cs_plan *plan) {
+    if (!plan->before_pivot) return;
+    cs_report r = { CS_STAGE_BEFORE_PIVOT, 0, -1 };
+    write_all(report_fd, &r, sizeof r);
+    wait_for_parent(CS_STAGE_HOOKS);
+}
+
+/// exec: the joined pid namespace only applies to children, so the process that execs is a
+/// fork; this one tells the parent its pid and leaves (the parent, a subreaper, inherits it).
+static void fork_into_pid_namespace(void) {
+    pid_t pid = fork();
+    if (pid < 0) cs_fail(CS_STAGE_FORK, errno, -1);
+    if (pid == 0) return;
+    cs_report r = { CS_STAGE_FORKED, 0, pid };
+    write_all(report_fd, &r, sizeof r);
+    _exit(0);
+}
+
+/// Through the sealed trampoline when there is one (see cs_trampoline.S), so the runtime's binary
+/// is never this process's /proc/self/exe once the container's code runs.
+__attribute__((noreturn)) static void exec_program(const cs_plan *plan, const char *exe) {
+    if (plan->trampoline_fd >= 0) {
+        plan->trampoline_argv[0] = exe;
+        syscall(SYS_execveat, plan->trampoline_fd, "", plan->trampoline_argv, plan->envp, AT_EMPTY_PATH);
+        // A seccomp profile may allow execve but not execveat: exec directly then.
+    }
+    execve(exe, (char *const *)plan->argv, (char *const *)plan->envp);
+    cs_fail(CS_STAGE_EXEC, errno, -1);
+}
+
 __attribute__((noreturn)) static void child_main(const cs_plan *plan, int report, int sync) {
     report_fd = report;
+    sync_fd = sync;
     // Not dumpable while runtime code runs: a container process cannot open /proc/<pid>/exe or
     // /proc/<pid>/fd of this process. execve makes the new program dumpable again.
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-    char go;
-    ssize_t n;
-    do { n = read(sync, &go, 1); } while (n < 0 && errno == EINTR);
-    if (n != 1) cs_fail(CS_STAGE_SYNC, n < 0 ? errno : EPIPE, -1);
-    close(sync);
+    wait_for_parent(CS_STAGE_SYNC);
     if ((plan->clone_flags & CLONE_NEWUSER) && (setresgid(0, 0, 0) != 0 || setresuid(0, 0, 0) != 0))
         cs_fail(CS_STAGE_USERNS_MAP, errno, -1);
     for (int i = 0; i < plan->join_count; i++)
         if (setns(plan->join_fds[i], plan->join_types[i]) != 0) cs_fail(CS_STAGE_SETNS, errno, i);
+    if (plan->exec_mode) fork_into_pid_namespace();
     if (plan->setsid && setsid() < 0) cs_fail(CS_STAGE_SETSID, errno, -1);
     for (int i = 0; i < 3; i++)
         if (plan->stdio_fds[i] >= 0 && plan->stdio_fds[i] != i && dup2(plan->stdio_fds[i], i) < 0)
             cs_fail(CS_STAGE_STDIO, errno, i);
-    cs_setup_rootfs(plan);
+    if (!plan->exec_mode) cs_setup_rootfs(plan);
+    close(sync_fd);
+    if (plan->terminal) cs_setup_terminal(plan);
     cs_apply_limits(plan);
-    cs_finish_rootfs(plan);
+    if (!plan->exec_mode) cs_finish_rootfs(plan);
     // Without no_new_privileges the filter needs CAP_SYS_ADMIN, so it goes in before the drop.
     if (!plan->no_new_privileges) cs_load_seccomp(plan);
     cs_apply_credentials(plan);
@@ -98,12 +139,12 @@ __attribute__((noreturn)) static void child_main(const cs_plan *plan, int report
     if (plan->exec_fifo_fd >= 0) {
         // The FIFO was opened read-write by the parent, so this read blocks until `start` writes.
         char byte;
+        ssize_t n;
         do { n = read(plan->exec_fifo_fd, &byte, 1); } while (n < 0 && errno == EINTR);
         if (n != 1) cs_fail(CS_STAGE_FIFO, n < 0 ? errno : EPIPE, -1);
     }
     if (plan->no_new_privileges) cs_load_seccomp(plan);
-    execve(exe, (char *const *)plan->argv, (char *const *)plan->envp);
-    cs_fail(CS_STAGE_EXEC, errno, -1);
+    exec_program(plan, exe);
 }
 
 static int write_proc_file(pid_t pid, const char *name, const char *value) {
@@ -197,22 +238,68 @@ pid_t cs_spawn(const cs_plan *plan, cs_report *report, int *pidfd_out) {
         close(rp[0]); close(sp[1]);
         return -1;
     }
+    pid_t exec_pid = -1;
     int ok = prepare_child(plan, pid, placed, report) == 0;
     if (ok) write_all(sp[1], "1", 1);
-    close(sp[1]);
-    cs_report r;
-    ssize_t n = 0;
-    if (ok) {
+    while (ok) {
+        cs_report r;
+        ssize_t n;
         do { n = read(rp[0], &r, sizeof r); } while (n < 0 && errno == EINTR);
+        if (n != (ssize_t)sizeof r) {
+            *report = (cs_report){ CS_STAGE_EXEC, n < 0 ? errno : EPIPE, -1 };
+            ok = 0;
+        } else if (r.stage == CS_STAGE_FORKED) {
+            exec_pid = r.index;
+            cs_waitpid(pid, NULL);
+            pid = -1;
+        } else if (r.stage == CS_STAGE_BEFORE_PIVOT) {
+            int err = plan->before_pivot(plan->before_pivot_context, pid);
+            write_all(sp[1], err == 0 ? "1" : "0", 1);
+            if (err != 0) {
+                *report = (cs_report){ CS_STAGE_HOOKS, err, -1 };
+                ok = 0;
+            }
+        } else if (r.stage == CS_STAGE_READY) {
+            break;
+        } else {
+            *report = r;
+            ok = 0;
+        }
     }
+    close(sp[1]);
     close(rp[0]);
-    if (ok && n == (ssize_t)sizeof r && r.stage == CS_STAGE_READY) {
+    if (ok && plan->exec_mode) {
+        if (pidfd >= 0) close(pidfd);
+        *pidfd_out = exec_pid > 0 ? cs_pidfd_open(exec_pid) : -1;
+        return exec_pid;
+    }
+    if (ok) {
         *pidfd_out = pidfd;
         return pid;
     }
-    if (ok) *report = n == (ssize_t)sizeof r ? r : (cs_report){ CS_STAGE_EXEC, EPIPE, -1 };
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
+    if (exec_pid > 0) { kill(exec_pid, SIGKILL); cs_waitpid(exec_pid, NULL); }
+    if (pid > 0) { kill(pid, SIGKILL); cs_waitpid(pid, NULL); }
     if (pidfd >= 0) close(pidfd);
     return -1;
+}
+
+int cs_waitpid(pid_t pid, int *status) {
+    int rc;
+    do { rc = waitpid(pid, status, 0); } while (rc < 0 && errno == EINTR);
+    return rc;
+}
+
+int cs_trampoline_fd(void) {
+    extern const unsigned char cs_trampoline_image[];
+    extern const uint64_t cs_trampoline_size;
+    if (cs_trampoline_size == 0) return -1;
+    int fd = memfd_create("skiff-exec", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd < 0) return -1;
+    // Sealed: nothing, not even a process that gets hold of it through /proc, can change it.
+    if (write(fd, cs_trampoline_image, cs_trampoline_size) != (ssize_t)cs_trampoline_size
+        || fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
 }

@@ -23,6 +23,24 @@ int cs_pidfd_send_signal(int pidfd, int sig);
 int cs_prctl_set_child_subreaper(void);
 int cs_close_range_cloexec(unsigned int first);
 int cs_mkfifo(const char *path, unsigned int mode);
+int cs_waitpid(pid_t pid, int *status);                    // EINTR retried
+
+// ---- terminals (cs_console.c) ----
+/// Sends `fd` over a connected unix socket (SCM_RIGHTS), as runc's --console-socket protocol does.
+int cs_send_fd(int sock, int fd, const char *name);
+/// Receives one fd sent with SCM_RIGHTS; returns it (CLOEXEC) or -1.
+int cs_recv_fd(int sock);
+/// Copies the window size of terminal `from` to terminal `to`; `rows`/`cols` used when from < 0.
+int cs_copy_winsize(int from, int to, unsigned short rows, unsigned short cols);
+/// Puts a terminal in raw mode, saving the old settings in `saved` (sizeof struct termios bytes).
+int cs_make_raw(int fd, void *saved, size_t saved_len);
+int cs_restore_terminal(int fd, const void *saved, size_t saved_len);
+
+// ---- the exec trampoline (cs_trampoline.S, cs_spawn.c) ----
+/// A sealed memfd holding a tiny ELF that execs its argv[0]: the container's first execve goes
+/// through it so the runtime's binary is never the container's /proc/self/exe. -1 when this
+/// architecture has no image (the child then execs directly).
+int cs_trampoline_fd(void);
 
 // ---- seccomp: libseccomp without variadics or macros (cs_seccomp.c) ----
 typedef struct {
@@ -119,7 +137,22 @@ typedef struct {
     int oom_score_adj_set;
     int oom_score_adj;
 
+    // Terminal: a pty is created inside the container, its master sent over console_socket_fd.
+    int terminal;
+    int console_socket_fd;         // connected unix socket, or -1
+    int mount_console;             // bind the pty over /dev/console (the init, not exec)
+
+    // exec: join the namespaces (join_fds), no rootfs work; fork after joining so the process
+    // is inside the pid namespace (the parent learns its pid from a CS_STAGE_FORKED report).
+    int exec_mode;
+
+    // Hooks (createRuntime, prestart) run in the parent after the mounts and before pivot_root.
+    int (*before_pivot)(void *context, pid_t pid); // 0: go on; else the child is killed
+    void *before_pivot_context;
+
     // Plumbing.
+    int trampoline_fd;             // cs_trampoline_fd(), or -1 to exec directly
+    const char **trampoline_argv;  // argc + 2 slots: [0] set by the child, then argv, NULL
     int exec_fifo_fd;              // O_PATH fd of the exec FIFO, or -1 to exec at once
     int stdio_fds[3];              // -1: inherit
     int preserve_fds;              // keep fds 3 .. 3+n-1 (LISTEN_FDS)
@@ -137,6 +170,10 @@ typedef enum {
     CS_STAGE_CAP_BOUNDING, CS_STAGE_KEEPCAPS, CS_STAGE_GROUPS, CS_STAGE_SETGID, CS_STAGE_SETUID,
     CS_STAGE_CAPSET, CS_STAGE_AMBIENT, CS_STAGE_NO_NEW_PRIVS, CS_STAGE_CWD, CS_STAGE_EXEC_LOOKUP,
     CS_STAGE_FIFO, CS_STAGE_SECCOMP, CS_STAGE_EXEC, CS_STAGE_CLOSE_FDS,
+    CS_STAGE_FORK, CS_STAGE_TERMINAL, CS_STAGE_CONSOLE_SOCKET, CS_STAGE_HOOKS,
+    // Progress messages, not errors:
+    CS_STAGE_FORKED = 100, // index: the exec process's pid
+    CS_STAGE_BEFORE_PIVOT, // the parent runs hooks, then answers on the sync pipe
 } cs_stage;
 
 typedef struct {
@@ -148,6 +185,8 @@ typedef struct {
 /// Clones the container's init process and runs the plan in it up to the exec FIFO.
 /// Returns the child's pid once it reported READY; on failure returns -1 with `*report` set
 /// (the child has been reaped). `pidfd_out` receives a pidfd of the child (or -1).
+/// In exec mode the returned pid is the forked process inside the container's pid namespace;
+/// the caller must be a child subreaper to wait for it.
 pid_t cs_spawn(const cs_plan *plan, cs_report *report, int *pidfd_out);
 
 #ifdef __cplusplus

@@ -22,13 +22,7 @@ public enum UnixListener {
     /// Binds and listens on `path`, replacing a stale socket file left by a daemon that died.
     /// The caller must hold the path's `FileLock`, which proves no live daemon owns the file.
     public static func listen(path: String, mode: mode_t, gid: gid_t?, backlog: Int32 = 128) throws(Failure) -> Int32 {
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { throw .pathTooLong(path) }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (i, b) in bytes.enumerated() { raw[i] = b }
-        }
+        guard let address = UnixSocket.address(path) else { throw .pathTooLong(path) }
         var st = stat()
         if lstat(path, &st) == 0 {
             guard (st.st_mode & S_IFMT) == S_IFSOCK else { throw .notASocket(path) }
@@ -40,11 +34,7 @@ public enum UnixListener {
             // bind() creates the file with the process umask; a tight umask around it means the
             // socket is never reachable with wider permissions than `mode`, even for an instant.
             let oldMask = umask(0o177)
-            let bound = withUnsafePointer(to: &address) { ptr in
-                ptr.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-                }
-            }
+            let bound = UnixSocket.withSockaddr(address) { bind(fd, $0, $1) }
             umask(oldMask)
             guard bound == 0 else { throw SystemError("bind", path: path) }
             if let gid, chown(path, 0, gid) != 0 { throw SystemError("chown", path: path) }

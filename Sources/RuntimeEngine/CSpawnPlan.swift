@@ -77,6 +77,12 @@ final class CSpawnPlan {
 
         raw.cwd = string(plan.cwd)
         raw.argv = stringArray(plan.args)
+        // The trampoline's argv: a slot for the resolved path (filled in by the child), then argv.
+        let slots = UnsafeMutablePointer<UnsafePointer<CChar>?>.allocate(capacity: plan.args.count + 2)
+        slots.initialize(repeating: nil, count: plan.args.count + 2)
+        for (i, arg) in plan.args.enumerated() { slots[i + 1] = raw.argv?[i] ?? string(arg) }
+        allocations.append(UnsafeMutableRawPointer(slots))
+        raw.trampoline_argv = slots
         raw.envp = stringArray(plan.env)
         raw.path_env = string(plan.pathEnv)
         raw.uid = plan.uid
@@ -101,6 +107,8 @@ final class CSpawnPlan {
 
         raw.exec_fifo_fd = execFifoFD
         raw.stdio_fds = (-1, -1, -1)
+        raw.trampoline_fd = -1
+        raw.console_socket_fd = -1
         raw.preserve_fds = preserveFDs
         // Always a new session: the container must not share the caller's controlling terminal.
         raw.setsid = 1

@@ -31,6 +31,8 @@ public struct ContainerStore: Sendable {
 
     public func directory(_ id: String) -> String { root + "/" + id }
     public func fifoPath(_ id: String) -> String { directory(id) + "/exec.fifo" }
+    /// The config.json the container was created from (exec starts from its process and seccomp).
+    public func specPath(_ id: String) -> String { directory(id) + "/config.json" }
 
     /// Container ids become directory names: keep them to a safe alphabet, as runc does.
     public static func validate(id: String) throws(RuntimeError) {

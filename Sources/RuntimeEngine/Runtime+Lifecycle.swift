@@ -79,6 +79,7 @@ extension Runtime {
             if !cgroups.processes(dir).isEmpty { try? cgroups.killAll(dir) }
             cgroups.remove(dir)
         }
+        Hooks.runLogged(record.hooks?.poststop, kind: "poststop", state: store.state(of: record), warn: warn)
         do {
             try FileSystem.removeTree(store.directory(id))
         } catch {

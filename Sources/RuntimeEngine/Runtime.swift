@@ -26,26 +26,20 @@ public struct Runtime: Sendable {
     }
 
     /// `create`: builds the plan, clones the init process, and leaves it waiting on the exec FIFO.
-    public func create(id: String, bundle: String, pidFile: String? = nil, preserveFDs: Int32 = 0) throws(RuntimeError) -> Created {
+    /// `consoleSocketFD` is a connected unix socket that receives the pty master when
+    /// `process.terminal` is set.
+    public func create(id: String, bundle: String, pidFile: String? = nil, preserveFDs: Int32 = 0,
+                       consoleSocketFD: Int32 = -1) throws(RuntimeError) -> Created {
         try ContainerStore.validate(id: id)
         let bundle = try Self.absolute(bundle)
-        let spec = try Self.loadSpec(bundle: bundle)
-        let lastCap = Self.lastCap()
-        let plan = try SpawnPlan.build(spec, host: .init(bundle: bundle, lastCap: lastCap, isDirectory: Self.isDirectory))
+        let (spec, specBytes) = try Self.loadSpec(path: bundle + "/config.json")
+        let plan = try SpawnPlan.build(spec, host: .init(bundle: bundle, lastCap: Self.lastCap(), isDirectory: Self.isDirectory))
         guard Self.isDirectory(plan.rootfs) == true else {
             throw .invalidSpec(field: "root.path", reason: "\(plan.rootfs) is not a directory")
         }
-        var seccomp: SeccompProgram?
-        if let profile = spec.linux?.seccomp {
-            do {
-                seccomp = try SeccompProgram.compile(profile)
-            } catch {
-                throw .invalidSpec(field: error.field, reason: error.reason)
-            }
-            if let unknown = seccomp?.unknownSyscalls, !unknown.isEmpty {
-                warn("seccomp: syscalls unknown to this kernel were skipped: \(unknown.joined(separator: ", "))")
-            }
-        }
+        try Self.checkConsole(terminal: plan.terminal, consoleSocketFD: consoleSocketFD)
+        try Hooks.validate(spec.hooks)
+        let seccomp = try compileSeccomp(spec)
         if spec.linux?.resources?.devices?.isEmpty == false {
             warn("device cgroup rules are not enforced on cgroup v2 yet; the container sees only the device nodes it is given")
         }
@@ -62,6 +56,8 @@ public struct Runtime: Sendable {
             fds.forEach { close($0) }
             if cleanup { try? FileSystem.removeTree(dir) }
         }
+        // exec reads the spec the container was created with, not whatever the bundle holds later.
+        do { try AtomicFile.write(specBytes, to: store.specPath(id), mode: 0o600) } catch { throw .system(error) }
         for join in plan.joins {
             let fd = open(join.path, O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else { throw .system(SystemError("open namespace", path: join.path)) }
@@ -88,18 +84,23 @@ public struct Runtime: Sendable {
         }
         fds.append(cgroupFD)
         defer { if cleanup { cgroups.remove(cgroupDir) } }
-        let cPlan = CSpawnPlan(plan, joinFDs: joinFDs, cgroupFD: cgroupFD, execFifoFD: fifoFD, lastCap: Int32(lastCap),
-                               seccomp: (UnsafeRawPointer(seccomp?.bytes), seccomp?.instructionCount ?? 0, seccomp?.flags ?? 0),
-                               preserveFDs: preserveFDs)
-        var report = cs_report()
-        var pidfd: Int32 = -1
-        let pid = withUnsafePointer(to: cPlan.raw) { cs_spawn($0, &report, &pidfd) }
-        withExtendedLifetime((cPlan, seccomp)) {}
-        guard pid > 0 else { throw SpawnFailure.error(report, plan: plan) }
+
+        let created = WallClock.rfc3339()
+        var spawner = Spawner(plan: plan, joinFDs: joinFDs, cgroupFD: cgroupFD, execFifoFD: fifoFD, seccomp: seccomp,
+                              preserveFDs: preserveFDs, consoleSocketFD: consoleSocketFD)
+        if spec.hooks?.prestart?.isEmpty == false || spec.hooks?.createRuntime?.isEmpty == false {
+            spawner.beforePivot = { (pid: Int32) throws(RuntimeError) in
+                let state = ContainerState(id: id, pid: pid, status: .creating, bundle: bundle, rootfs: plan.rootfs,
+                                           created: created, annotations: spec.annotations)
+                try Hooks.run(spec.hooks?.prestart, kind: "prestart", state: state)
+                try Hooks.run(spec.hooks?.createRuntime, kind: "createRuntime", state: state)
+            }
+        }
+        let (pid, pidfd) = try spawner.spawn()
         if pidfd >= 0 { close(pidfd) }
         let record = ContainerRecord(
             id: id, bundle: bundle, rootfs: plan.rootfs, pid: pid,
-            pidStartTime: ProcessStat.read(pid: pid)?.startTime ?? 0, created: WallClock.rfc3339(),
+            pidStartTime: ProcessStat.read(pid: pid)?.startTime ?? 0, created: created,
             annotations: spec.annotations, cgroupPath: cgroupDir, hooks: spec.hooks)
         do {
             try store.save(record)
@@ -113,7 +114,7 @@ public struct Runtime: Sendable {
         return Created(pid: pid, record: record)
     }
 
-    /// `start`: releases the init process waiting on the exec FIFO.
+    /// `start`: releases the init process waiting on the exec FIFO, then runs poststart hooks.
     public func start(id: String) throws(RuntimeError) {
         let record = try store.load(id)
         let status = store.status(of: record)
@@ -126,6 +127,31 @@ public struct Runtime: Sendable {
         defer { close(fd) }
         guard write(fd, "0", 1) == 1 else { throw .system(SystemError("write", path: fifo)) }
         unlink(fifo)
+        Hooks.runLogged(record.hooks?.poststart, kind: "poststart", state: store.state(of: record), warn: warn)
+    }
+
+    func compileSeccomp(_ spec: RuntimeSpec) throws(RuntimeError) -> SeccompProgram? {
+        guard let profile = spec.linux?.seccomp else { return nil }
+        let program: SeccompProgram
+        do {
+            program = try SeccompProgram.compile(profile)
+        } catch {
+            throw .invalidSpec(field: error.field, reason: error.reason)
+        }
+        if !program.unknownSyscalls.isEmpty {
+            warn("seccomp: syscalls unknown to this kernel were skipped: \(program.unknownSyscalls.joined(separator: ", "))")
+        }
+        return program
+    }
+
+    /// runc's rules: a terminal needs somewhere to send the pty, and a socket needs a terminal.
+    static func checkConsole(terminal: Bool, consoleSocketFD: Int32) throws(RuntimeError) {
+        if terminal && consoleSocketFD < 0 {
+            throw .invalidSpec(field: "process.terminal", reason: "a terminal needs a console socket (--console-socket)")
+        }
+        if !terminal && consoleSocketFD >= 0 {
+            throw .invalidSpec(field: "process.terminal", reason: "a console socket was given but terminal is false")
+        }
     }
 
     // MARK: helpers
@@ -134,29 +160,38 @@ public struct Runtime: Sendable {
         if path.hasPrefix("/") { return path }
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX))
         guard getcwd(&buffer, buffer.count) != nil else { throw .system(SystemError("getcwd")) }
-        let cwd = String(cString: buffer)
+        let cwd = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         return path.isEmpty || path == "." ? cwd : cwd + "/" + path
     }
 
-    static func loadSpec(bundle: String) throws(RuntimeError) -> RuntimeSpec {
-        let path = bundle + "/config.json"
+    static func loadSpec(path: String) throws(RuntimeError) -> (RuntimeSpec, [UInt8]) {
+        try decode(RuntimeSpec.self, path: path, name: "config.json")
+    }
+
+    /// An OCI process object (`exec --process FILE`).
+    public static func loadProcess(path: String) throws(RuntimeError) -> (RuntimeSpec.Process, [UInt8]) {
+        try decode(RuntimeSpec.Process.self, path: path, name: "process.json")
+    }
+
+    /// Decodes JSON with errors that name the field (`process.capabilities.bounding[2]: wrong type`).
+    static func decode<T: Decodable>(_ type: T.Type, path: String, name: String) throws(RuntimeError) -> (T, [UInt8]) {
         let bytes: [UInt8]
         do {
             bytes = try AtomicFile.read(path)
         } catch {
-            throw .invalidSpec(field: "config.json", reason: "cannot read \(path): \(error.reason)")
+            throw .invalidSpec(field: name, reason: "cannot read \(path): \(error.reason)")
         }
         do {
-            return try JSONDecoder().decode(RuntimeSpec.self, from: Data(bytes))
+            return (try JSONDecoder().decode(T.self, from: Data(bytes)), bytes)
         } catch let DecodingError.keyNotFound(key, context) {
             throw .invalidSpec(field: Self.codingPath(context.codingPath + [key]), reason: "missing")
         } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
             throw .invalidSpec(field: Self.codingPath(context.codingPath), reason: "wrong type")
         } catch let DecodingError.dataCorrupted(context) {
-            throw .invalidSpec(field: context.codingPath.isEmpty ? "config.json" : Self.codingPath(context.codingPath),
+            throw .invalidSpec(field: context.codingPath.isEmpty ? name : Self.codingPath(context.codingPath),
                                reason: "not valid JSON")
         } catch {
-            throw .invalidSpec(field: "config.json", reason: "\(error)")
+            throw .invalidSpec(field: name, reason: "\(error)")
         }
     }
 

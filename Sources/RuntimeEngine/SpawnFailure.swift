@@ -42,8 +42,16 @@ enum SpawnFailure {
         case CS_STAGE_SECCOMP: (step, detail) = ("seccomp", "")
         case CS_STAGE_EXEC: (step, detail) = ("exec", plan.args.first ?? "")
         case CS_STAGE_CLOSE_FDS: (step, detail) = ("closing descriptors", "")
+        case CS_STAGE_FORK: (step, detail) = ("fork into the pid namespace", "")
+        case CS_STAGE_TERMINAL: (step, detail) = ("terminal", ["/dev/pts/ptmx", "unlock", "peer", "/dev/console", "stdio", "controlling tty"][safe: index] ?? "")
+        case CS_STAGE_CONSOLE_SOCKET: (step, detail) = ("sending the pty to the console socket", "")
+        case CS_STAGE_HOOKS: (step, detail) = ("hooks", "")
         default: (step, detail) = ("init (stage \(report.stage))", "")
         }
         return .spawn(step: step, detail: detail, errno: report.err)
     }
+}
+
+extension Array {
+    subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
 }

@@ -96,9 +96,7 @@ extension SpawnPlan {
             throw .invalidSpec(field: "process.args", reason: "must name a program")
         }
         guard process.cwd.hasPrefix("/") else { throw .invalidSpec(field: "process.cwd", reason: "must be absolute") }
-        if process.terminal == true {
-            throw .invalidSpec(field: "process.terminal", reason: "terminals need --console-socket, which skiff does not support yet")
-        }
+        terminal = process.terminal ?? false
         for (index, entry) in (process.env ?? []).enumerated() where !entry.contains("=") || entry.hasPrefix("=") {
             throw .invalidSpec(field: "process.env[\(index)]", reason: "'\(entry)' is not NAME=value")
         }

@@ -19,9 +19,12 @@ struct Create: ParsableCommand {
     @Flag(help: .hidden) var noNewKeyring = false
 
     func run() throws {
-        if consoleSocket != nil { throw Report.failure("--console-socket is not supported yet", global) }
         if noPivot { throw Report.failure("--no-pivot is not supported: skiff always uses pivot_root", global) }
-        _ = try global.run { try $0.create(id: id, bundle: bundle, pidFile: pidFile, preserveFDs: preserveFds) }
+        let console = try Console.make(socketPath: consoleSocket, terminal: false, detach: true, global)
+        defer { console.close() }
+        _ = try global.run {
+            try $0.create(id: id, bundle: bundle, pidFile: pidFile, preserveFDs: preserveFds, consoleSocketFD: console.childFD)
+        }
     }
 }
 
@@ -82,13 +85,18 @@ struct Run: ParsableCommand {
     @Option var pidFile: String?
     @Flag(name: [.short, .long], help: "Return once the container has started.") var detach = false
     @Option var preserveFds: Int32 = 0
+    @Option(help: "Unix socket to send the terminal's master fd to.") var consoleSocket: String?
 
     func run() throws {
+        let console = try Console.make(socketPath: consoleSocket, terminal: Runtime.terminalRequested(bundle: bundle),
+                                       detach: detach, global)
+        defer { console.close() }
         let status: Int32 = try global.run { runtime in
-            let created = try runtime.create(id: id, bundle: bundle, pidFile: pidFile, preserveFDs: preserveFds)
+            let created = try runtime.create(id: id, bundle: bundle, pidFile: pidFile, preserveFDs: preserveFds,
+                                             consoleSocketFD: console.childFD)
             try runtime.start(id: id)
             if detach { return 0 }
-            let status = runtime.wait(pid: created.pid)
+            let status = console.copyUntilExit(pid: created.pid, runtime: runtime) ?? runtime.wait(pid: created.pid)
             try? runtime.delete(id: id, force: true)
             return status
         }
@@ -137,7 +145,7 @@ struct Features: ParsableCommand {
             "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "user", "uts"],
             "mountOptions": ["bind", "rbind", "ro", "rw", "nosuid", "suid", "nodev", "dev", "noexec", "exec",
                              "private", "rprivate", "shared", "rshared", "slave", "rslave", "unbindable", "runbindable"],
-            "hooks": [],
+            "hooks": ["prestart", "createRuntime", "poststart", "poststop"],
         ]
         print(try JSONOutput.pretty(["ociVersionMin": ["1.0.0"], "ociVersionMax": [RuntimeSpec.version]].merging(features) { a, _ in a }))
     }

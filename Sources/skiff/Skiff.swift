@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ArgumentParser
 import CommandLineSupport
 import RuntimeEngine
@@ -11,8 +14,8 @@ struct Skiff: ParsableCommand {
         commandName: "skiff",
         abstract: "Skiff's OCI runtime (runc-compatible command line).",
         version: SkiffVersion.current,
-        subcommands: [Create.self, Start.self, State.self, Kill.self, Delete.self, Run.self, List.self,
-                      SpecCommand.self, Features.self]
+        subcommands: [Create.self, Start.self, State.self, Kill.self, Delete.self, Run.self, Exec.self, List.self,
+                      Ps.self, SpecCommand.self, Features.self]
     )
 
     static let global = GlobalArguments(
@@ -20,6 +23,9 @@ struct Skiff: ParsableCommand {
         flags: ["--debug", "--systemd-cgroup"])
 
     static func main() {
+        // Hooks' stdin and the terminal proxy write to pipes and ptys whose reader may be gone:
+        // that is an error to handle, not a reason to die.
+        signal(SIGPIPE, SIG_IGN)
         main(global.movedAfterCommand(Array(CommandLine.arguments.dropFirst())))
     }
 }

@@ -2,7 +2,7 @@ import CRIAPI
 import CRIClient
 import Foundation
 import Glibc
-import TestSupport
+import LinuxKit
 
 /// Built executables live beside the test bundle in the build directory.
 enum Binaries {

@@ -1,6 +1,7 @@
 import CRIAPI
 import Foundation
 import Glibc
+import LinuxKit
 import Testing
 
 /// The daemon as an operator sees it: its socket, its signals, its configuration errors.
@@ -47,16 +48,8 @@ import Testing
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let path = dir + "/notify"
-        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        let fd = try UnixSocket.bound(path: path, type: Int32(SOCK_DGRAM.rawValue))
         defer { close(fd) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (i, b) in path.utf8.enumerated() { raw[i] = b }
-        }
-        _ = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
         let daemon = try await DaemonHarness(environment: ["NOTIFY_SOCKET": path])
         var buffer = [UInt8](repeating: 0, count: 512)
         var message = ""

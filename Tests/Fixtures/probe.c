@@ -79,6 +79,12 @@ static void report(void) {
         printf("\n");
         closedir(d);
     }
+    char *tty = ttyname(0);
+    printf("tty %s\n", tty ? tty : "none");
+    // /dev/tty opens only for a process with a controlling terminal.
+    int ctty = open("/dev/tty", O_RDWR);
+    printf("ctty %s\n", ctty >= 0 ? "yes" : "no");
+    if (ctty >= 0) close(ctty);
     print_file("cgroup", "/proc/self/cgroup");
     print_file("mount", "/proc/self/mounts");
 }

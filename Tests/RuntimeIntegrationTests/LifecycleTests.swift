@@ -5,17 +5,6 @@ import Testing
 /// create → start → kill → delete, and the state each step leaves, under skiff and runc.
 @Suite(.enabled(if: isRoot, "needs root for namespaces and mounts"))
 struct LifecycleTests {
-    /// Runs a runtime command whose container outlives it: the container gets /dev/null as stdio
-    /// so the command's pipes close when the command returns.
-    func detached(_ bundle: Bundle, _ runtime: RuntimeUnderTest, _ args: [String]) throws -> Outcome {
-        // Errors go to a file: a pipe would stay open in the container and never reach EOF.
-        let errors = bundle.dir + "/stderr-\(UUID().uuidString.prefix(6))"
-        var out = try runProcess("/bin/sh", ["-c", "r=\"$0\"; root=\"$1\"; err=\"$2\"; shift 2; exec \"$r\" --root \"$root\" \"$@\" </dev/null >/dev/null 2>\"$err\"",
-                                             runtime.path, bundle.stateRoot, errors] + args)
-        out.stderr = (try? String(contentsOfFile: errors, encoding: .utf8)) ?? ""
-        return out
-    }
-
     func state(_ bundle: Bundle, _ runtime: RuntimeUnderTest) throws -> [String: Any]? {
         let out = try bundle.run(runtime, ["state", bundle.id])
         return try? JSONSerialization.jsonObject(with: Data(out.stdout.utf8)) as? [String: Any]
@@ -25,7 +14,7 @@ struct LifecycleTests {
     func createStartKillDelete(runtime: RuntimeUnderTest) throws {
         let bundle = try Bundle(args: ["/probe", "sleep"])
         try bundle.writeSpec()
-        let created = try detached(bundle, runtime, ["create", "--bundle", bundle.dir, "--pid-file", bundle.dir + "/pid", bundle.id])
+        let created = try bundle.detached(runtime, ["create", "--bundle", bundle.dir, "--pid-file", bundle.dir + "/pid", bundle.id])
         #expect(created.status == 0, "\(created.stderr)")
         var state = try state(bundle, runtime)
         #expect(state?["status"] as? String == "created")
@@ -60,7 +49,7 @@ struct LifecycleTests {
     func deleteForceStopsARunningContainerAndListForgetsIt(runtime: RuntimeUnderTest) throws {
         let bundle = try Bundle(args: ["/probe", "sleep"])
         try bundle.writeSpec()
-        let run = try detached(bundle, runtime, ["run", "--detach", "--bundle", bundle.dir, bundle.id])
+        let run = try bundle.detached(runtime, ["run", "--detach", "--bundle", bundle.dir, bundle.id])
         #expect(run.status == 0, "\(run.stderr)")
         let listed = try bundle.run(runtime, ["list", "--format", "json"])
         #expect(listed.stdout.contains(bundle.id))
@@ -74,7 +63,7 @@ struct LifecycleTests {
     @Test func startingTwiceIsRefused() throws {
         let bundle = try Bundle(args: ["/probe", "sleep"])
         try bundle.writeSpec()
-        #expect(try detached(bundle, .skiff, ["run", "-d", "--bundle", bundle.dir, bundle.id]).status == 0)
+        #expect(try bundle.detached(.skiff, ["run", "-d", "--bundle", bundle.dir, bundle.id]).status == 0)
         let again = try bundle.run(.skiff, ["start", bundle.id])
         #expect(again.status != 0)
         #expect(again.stderr.contains("cannot start container \(bundle.id): it is running"))
@@ -83,8 +72,8 @@ struct LifecycleTests {
     @Test func aSecondContainerWithTheSameIdIsRefused() throws {
         let bundle = try Bundle(args: ["/probe", "sleep"])
         try bundle.writeSpec()
-        #expect(try detached(bundle, .skiff, ["create", "--bundle", bundle.dir, bundle.id]).status == 0)
-        let again = try detached(bundle, .skiff, ["create", "--bundle", bundle.dir, bundle.id])
+        #expect(try bundle.detached(.skiff, ["create", "--bundle", bundle.dir, bundle.id]).status == 0)
+        let again = try bundle.detached(.skiff, ["create", "--bundle", bundle.dir, bundle.id])
         #expect(again.status != 0)
         #expect(again.stderr.contains("already exists"))
     }

@@ -2,7 +2,7 @@ import Foundation
 import Glibc
 import OCI
 import Testing
-import TestSupport
+import LinuxKit
 
 /// One OCI runtime under test: ours, and runc as the reference that proves the tests.
 struct RuntimeUnderTest: CustomStringConvertible, Sendable {
@@ -91,6 +91,17 @@ final class Bundle: @unchecked Sendable {
     /// `runtime --root <state> <args>` with a time bound.
     func run(_ runtime: RuntimeUnderTest, _ args: [String], timeout: Double = 30) throws -> Outcome {
         try runProcess(runtime.path, ["--root", stateRoot] + args, timeout: timeout)
+    }
+
+    /// Runs a runtime command whose container outlives it: the container gets /dev/null as stdio
+    /// so the command's pipes close when the command returns.
+    func detached(_ runtime: RuntimeUnderTest, _ args: [String]) throws -> Outcome {
+        // Errors go to a file: a pipe would stay open in the container and never reach EOF.
+        let errors = dir + "/stderr-\(UUID().uuidString.prefix(6))"
+        var out = try runProcess("/bin/sh", ["-c", "r=\"$0\"; root=\"$1\"; err=\"$2\"; shift 2; exec \"$r\" --root \"$root\" \"$@\" </dev/null >/dev/null 2>\"$err\"",
+                                             runtime.path, stateRoot, errors] + args)
+        out.stderr = (try? String(contentsOfFile: errors, encoding: .utf8)) ?? ""
+        return out
     }
 
     /// Writes config.json and runs the container in the foreground.

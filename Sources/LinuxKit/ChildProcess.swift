@@ -1,14 +1,19 @@
+#if canImport(Glibc)
 import Glibc
+#endif
 
 /// Runs a program and captures its output without threads or dispatch: a container that inherits
 /// the pipes can keep them open long after the program exits, and blocking readers on a small
 /// dispatch pool (two cores) would starve everything else. This polls in the calling thread and
 /// stops reading once the program has exited and its buffered output is drained.
+/// Used for OCI hooks and by the test suites.
 public struct ChildProcess {
     public struct Result: Sendable {
         public var status: Int32
         public var stdout: String
         public var stderr: String
+        /// Killed because it outlived the timeout.
+        public var timedOut = false
     }
 
     public struct SpawnError: Error, CustomStringConvertible {
@@ -17,47 +22,53 @@ public struct ChildProcess {
         public var description: String { "cannot run \(path): \(String(cString: strerror(errno)))" }
     }
 
-    /// `status` is the exit code, or 128 + signal.
+    /// `status` is the exit code, or 128 + signal. `environment` is added to this process's own
+    /// unless `exactEnvironment` is given; `stdin` is written to the program's standard input.
     public static func run(
-        _ path: String, _ args: [String], environment: [String: String] = [:], timeout: Double = 60
+        _ path: String, _ args: [String], argv0: String? = nil, environment: [String: String] = [:],
+        exactEnvironment: [String]? = nil, stdin: [UInt8] = [], timeout: Double = 60
     ) throws -> Result {
-        var out: [Int32] = [0, 0], err: [Int32] = [0, 0]
-        guard pipe(&out) == 0, pipe(&err) == 0 else { throw SpawnError(path: path, errno: errno) }
+        var out: [Int32] = [0, 0], err: [Int32] = [0, 0], input: [Int32] = [0, 0]
+        guard pipe(&out) == 0, pipe(&err) == 0, pipe(&input) == 0 else { throw SpawnError(path: path, errno: errno) }
         // Close-on-exec, so only the dup2'd copies reach the child.
-        for fd in out + err { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        for fd in out + err + input { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, input[0], 0)
         posix_spawn_file_actions_adddup2(&actions, out[1], 1)
         posix_spawn_file_actions_adddup2(&actions, err[1], 2)
-        var env = [String: String]()
-        var index = 0
-        while let entry = environ[index] {
-            let text = String(cString: entry)
-            if let eq = text.firstIndex(of: "=") { env[String(text[..<eq])] = String(text[text.index(after: eq)...]) }
-            index += 1
-        }
-        env.merge(environment) { _, new in new }
-        let argv = ([path] + args).map { strdup($0) } + [nil]
-        let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        let argv = ([argv0 ?? path] + args).map { strdup($0) } + [nil]
+        let envp = (exactEnvironment ?? mergedEnvironment(environment)).map { strdup($0) } + [nil]
         defer { (argv + envp).forEach { free($0) } }
         var pid: pid_t = 0
         let rc = posix_spawn(&pid, path, &actions, nil, argv, envp)
         close(out[1])
         close(err[1])
+        close(input[0])
         guard rc == 0 else {
-            close(out[0]); close(err[0])
+            close(out[0]); close(err[0]); close(input[1])
             throw SpawnError(path: path, errno: rc)
         }
         defer { close(out[0]); close(err[0]) }
-        for fd in [out[0], err[0]] { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
+        for fd in [out[0], err[0], input[1]] { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
+        var pending = stdin[...]
+        var inputFD: Int32 = input[1]
+        defer { if inputFD >= 0 { close(inputFD) } }
         var outBytes: [UInt8] = [], errBytes: [UInt8] = []
         var open = [true, true]
         var status: Int32 = 0
         var exited = false
+        var timedOut = false
         let deadline = now() + timeout
         while true {
+            if inputFD >= 0 {
+                // Written as the program reads; EPIPE (it does not read) just ends the input.
+                // Callers that pass input ignore SIGPIPE (skiff does, in main).
+                let n = pending.isEmpty ? 0 : pending.withUnsafeBytes { write(inputFD, $0.baseAddress, $0.count) }
+                if n > 0 { pending = pending.dropFirst(n) }
+                if pending.isEmpty || (n < 0 && errno != EAGAIN) { close(inputFD); inputFD = -1 }
+            }
             drain(out[0], into: &outBytes, open: &open[0])
             drain(err[0], into: &errBytes, open: &open[1])
             if !exited {
@@ -74,6 +85,7 @@ public struct ChildProcess {
                 kill(pid, SIGKILL)
                 waitpid(pid, &status, 0)
                 exited = true
+                timedOut = true
                 continue
             }
             var fds = [pollfd(fd: out[0], events: Int16(POLLIN), revents: 0), pollfd(fd: err[0], events: Int16(POLLIN), revents: 0)]
@@ -81,7 +93,20 @@ public struct ChildProcess {
         }
         let signalled = status & 0x7f
         return Result(status: signalled == 0 ? (status >> 8) & 0xff : 128 + signalled,
-                      stdout: String(decoding: outBytes, as: UTF8.self), stderr: String(decoding: errBytes, as: UTF8.self))
+                      stdout: String(decoding: outBytes, as: UTF8.self), stderr: String(decoding: errBytes, as: UTF8.self),
+                      timedOut: timedOut)
+    }
+
+    private static func mergedEnvironment(_ extra: [String: String]) -> [String] {
+        var env = [String: String]()
+        var index = 0
+        while let entry = environ[index] {
+            let text = String(cString: entry)
+            if let eq = text.firstIndex(of: "=") { env[String(text[..<eq])] = String(text[text.index(after: eq)...]) }
+            index += 1
+        }
+        env.merge(extra) { _, new in new }
+        return env.map { "\($0.key)=\($0.value)" }
     }
 
     private static func drain(_ fd: Int32, into bytes: inout [UInt8], open: inout Bool) {
