@@ -100,6 +100,7 @@ let package = Package(
             dependencies: ["OCI", "Capabilities", "LinuxKit", "CShims", "skiff"]
         ),
         .testTarget(name: "LinuxKitTests", dependencies: ["LinuxKit"]),
+        .testTarget(name: "ImageStoreTests", dependencies: ["ImageStore"]),
         .testTarget(name: "PodManagerTests", dependencies: ["PodManager", "PodNetwork", "SkiffConfig"]),
         .testTarget(name: "SkiffctlTests", dependencies: ["skiffctl"]),
         .testTarget(

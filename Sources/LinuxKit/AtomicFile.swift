@@ -2,10 +2,12 @@
 import Glibc
 #endif
 
-/// Writes a file so that readers see either the old or the new content, never a mix, and the new
-/// content survives a crash: temp file → fsync → rename → fsync of the directory.
+/// Writes a file so that readers see either the old or the new content, never a mix, and (when
+/// `durable`) the new content survives a crash: temp file → fsync → rename → fsync of the directory.
+/// State that dies with the machine anyway (a runtime's container records) skips the fsyncs, which
+/// cost milliseconds on a disk.
 public enum AtomicFile {
-    public static func write(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644) throws(SystemError) {
+    public static func write(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644, durable: Bool = true) throws(SystemError) {
         let temp = path + ".tmp-\(getpid())"
         let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
         guard fd >= 0 else { throw SystemError("open", path: temp) }
@@ -21,7 +23,7 @@ public enum AtomicFile {
             }
             offset += n
         }
-        guard fsync(fd) == 0 else {
+        guard !durable || fsync(fd) == 0 else {
             let err = SystemError("fsync", path: temp)
             close(fd)
             unlink(temp)
@@ -33,6 +35,7 @@ public enum AtomicFile {
             unlink(temp)
             throw err
         }
+        guard durable else { return }
         let dir = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
         let dfd = open(dir.isEmpty ? "/" : dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if dfd >= 0 {

@@ -68,7 +68,8 @@ public struct ContainerStore: Sendable {
             throw .system(SystemError("encode state.json", errno: EINVAL))
         }
         do {
-            try AtomicFile.write(Array(data), to: directory(record.id) + "/state.json", mode: 0o600)
+            // Volatile like the containers it describes: atomic, not fsynced.
+            try AtomicFile.write(Array(data), to: directory(record.id) + "/state.json", mode: 0o600, durable: false)
         } catch {
             throw .system(error)
         }

@@ -57,7 +57,7 @@ public struct Runtime: Sendable {
             if cleanup { try? FileSystem.removeTree(dir) }
         }
         // exec reads the spec the container was created with, not whatever the bundle holds later.
-        do { try AtomicFile.write(specBytes, to: store.specPath(id), mode: 0o600) } catch { throw .system(error) }
+        do { try AtomicFile.write(specBytes, to: store.specPath(id), mode: 0o600, durable: false) } catch { throw .system(error) }
         for join in plan.joins {
             let fd = open(join.path, O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else { throw .system(SystemError("open namespace", path: join.path)) }
@@ -104,7 +104,7 @@ public struct Runtime: Sendable {
             annotations: spec.annotations, cgroupPath: cgroupDir, hooks: spec.hooks)
         do {
             try store.save(record)
-            if let pidFile { try AtomicFile.write(Array("\(pid)".utf8), to: pidFile) }
+            if let pidFile { try AtomicFile.write(Array("\(pid)".utf8), to: pidFile, durable: false) }
         } catch {
             Glibc.kill(pid, SIGKILL)
             if let error = error as? RuntimeError { throw error }
