@@ -42,7 +42,7 @@ let package = Package(
         .target(name: "OCI"),
         .target(name: "Capabilities"),
         .target(name: "CommandLineSupport"),
-        .target(name: "Cgroups", dependencies: ["LinuxKit", "OCI"]),
+        .target(name: "Cgroups", dependencies: ["CShims", "LinuxKit", "OCI"]),
         .target(name: "Seccomp", dependencies: ["CShims", "OCI"]),
         .target(name: "RuntimeEngine", dependencies: ["CShims", "LinuxKit", "OCI", "Capabilities", "Cgroups", "Seccomp"]),
         .target(name: "ImageStore", dependencies: ["LinuxKit", "SkiffConfig"]),

@@ -10,6 +10,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #ifndef CLOSE_RANGE_CLOEXEC
@@ -54,3 +55,8 @@ int cs_close_range_cloexec(unsigned int first) {
 }
 
 int cs_mkfifo(const char *path, unsigned int mode) { return mkfifo(path, (mode_t)mode); }
+
+long cs_filesystem_type(const char *path) {
+    struct statfs fs;
+    return statfs(path, &fs) == 0 ? (long)fs.f_type : -1;
+}

@@ -24,6 +24,7 @@ int cs_prctl_set_child_subreaper(void);
 int cs_close_range_cloexec(unsigned int first);
 int cs_mkfifo(const char *path, unsigned int mode);
 int cs_waitpid(pid_t pid, int *status);                    // EINTR retried
+long cs_filesystem_type(const char *path);                 // statfs f_type, or -1
 
 // ---- terminals (cs_console.c) ----
 /// Sends `fd` over a connected unix socket (SCM_RIGHTS), as runc's --console-socket protocol does.

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CShims
 import LinuxKit
 
 /// Errors of cgroup management; `RuntimeEngine` reports them as `RuntimeError.cgroup`.
@@ -18,8 +19,13 @@ public struct CgroupV2: Sendable {
 
     public init(root: String) { self.root = root }
 
-    /// Finds the cgroup2 mount in /proc/self/mountinfo.
+    /// Finds the cgroup2 mount: the usual places by their filesystem type (one statfs each),
+    /// else the first cgroup2 entry of /proc/self/mountinfo.
     public static func mounted() throws(CgroupError) -> CgroupV2 {
+        for candidate in ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"] {
+            // CGROUP2_SUPER_MAGIC
+            if cs_filesystem_type(candidate) == 0x6367_7270 { return CgroupV2(root: candidate) }
+        }
         guard let bytes = try? AtomicFile.read("/proc/self/mountinfo") else { throw CgroupError("cannot read /proc/self/mountinfo") }
         for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
             // "… mountpoint options - fstype source superoptions": the type follows " - ".

@@ -15,18 +15,18 @@ enum Console {
 
     /// `path` given: connect to it. Else a socket pair when the process wants a terminal and we
     /// stay in the foreground.
-    static func make(socketPath: String?, terminal: Bool, detach: Bool, _ global: GlobalOptions) throws -> Console {
+    static func make(socketPath: String?, terminal: Bool, detach: Bool, _ context: RuntimeContext) throws -> Console {
         if let socketPath {
             do {
                 return .socket(try UnixSocket.connect(path: socketPath))
             } catch {
-                throw Report.failure("console socket: \(error)", global)
+                throw context.failure("console socket: \(error)")
             }
         }
         guard terminal, !detach else { return .none }
         var pair: [Int32] = [0, 0]
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
-            throw Report.failure("socketpair: \(SystemError("socketpair").reason)", global)
+            throw context.failure("socketpair: \(SystemError("socketpair").reason)")
         }
         return .proxy(ours: pair[0], theirs: pair[1])
     }

@@ -8,7 +8,7 @@ import OCI
 import RuntimeEngine
 
 struct Exec: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run a process inside a running container.")
+    static let configuration = CommandConfiguration(commandName: "exec", abstract: "Run a process inside a running container.")
 
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Container id.") var id: String
@@ -29,7 +29,7 @@ struct Exec: ParsableCommand {
     func run() throws {
         let status: Int32 = try global.run { runtime in
             let process = try makeProcess(runtime)
-            let console = try Console.make(socketPath: consoleSocket, terminal: process.terminal ?? false, detach: detach, global)
+            let console = try Console.make(socketPath: consoleSocket, terminal: process.terminal ?? false, detach: detach, global.context())
             defer { console.close() }
             let (pid, pidfd) = try runtime.exec(id: id, process: process, preserveFDs: preserveFds, consoleSocketFD: console.childFD)
             if pidfd >= 0 { close(pidfd) }
@@ -80,7 +80,7 @@ struct Exec: ParsableCommand {
 }
 
 struct Ps: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List the processes of a container.")
+    static let configuration = CommandConfiguration(commandName: "ps", abstract: "List the processes of a container.")
 
     @OptionGroup var global: GlobalOptions
     @Option(name: [.short, .long], help: "table or json") var format = "table"

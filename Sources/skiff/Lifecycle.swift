@@ -7,7 +7,7 @@ import OCI
 import RuntimeEngine
 
 struct Create: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Create a container; its process waits for `start`.")
+    static let configuration = CommandConfiguration(commandName: "create", abstract: "Create a container; its process waits for `start`.")
 
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Container id.") var id: String
@@ -20,54 +20,68 @@ struct Create: ParsableCommand {
 
     func run() throws {
         if noPivot { throw Report.failure("--no-pivot is not supported: skiff always uses pivot_root", global) }
-        let console = try Console.make(socketPath: consoleSocket, terminal: false, detach: true, global)
+        try Self.execute(global.context(), id: id, bundle: bundle, pidFile: pidFile, consoleSocket: consoleSocket,
+                         preserveFds: preserveFds)
+    }
+
+    static func execute(_ context: RuntimeContext, id: String, bundle: String, pidFile: String?, consoleSocket: String?,
+                        preserveFds: Int32 = 0) throws {
+        let console = try Console.make(socketPath: consoleSocket, terminal: false, detach: true, context)
         defer { console.close() }
-        _ = try global.run {
+        _ = try context.run {
             try $0.create(id: id, bundle: bundle, pidFile: pidFile, preserveFDs: preserveFds, consoleSocketFD: console.childFD)
         }
     }
 }
 
 struct Start: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Start a created container.")
+    static let configuration = CommandConfiguration(commandName: "start", abstract: "Start a created container.")
     @OptionGroup var global: GlobalOptions
     @Argument var id: String
 
-    func run() throws { try global.run { try $0.start(id: id) } }
+    func run() throws { try Self.execute(global.context(), id: id) }
+
+    static func execute(_ context: RuntimeContext, id: String) throws { try context.run { try $0.start(id: id) } }
 }
 
 struct State: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print a container's OCI state as JSON.")
+    static let configuration = CommandConfiguration(commandName: "state", abstract: "Print a container's OCI state as JSON.")
     @OptionGroup var global: GlobalOptions
     @Argument var id: String
 
-    func run() throws {
-        let state = try global.run { try $0.state(id: id) }
+    func run() throws { try Self.execute(global.context(), id: id) }
+
+    static func execute(_ context: RuntimeContext, id: String) throws {
+        let state = try context.run { try $0.state(id: id) }
         print(try JSONOutput.pretty(state))
     }
 }
 
 struct Kill: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Send a signal (default SIGTERM) to a container's init.")
+    static let configuration = CommandConfiguration(commandName: "kill", abstract: "Send a signal (default SIGTERM) to a container's init.")
     @OptionGroup var global: GlobalOptions
     @Argument var id: String
     @Argument var signal = "SIGTERM"
     @Flag(name: [.short, .long], help: "Signal every process of the container.") var all = false
 
-    func run() throws {
-        guard let number = Runtime.signalNumber(signal) else { throw Report.failure("unknown signal \"\(signal)\"", global) }
-        try global.run { try $0.kill(id: id, signal: number, all: all) }
+    func run() throws { try Self.execute(global.context(), id: id, signal: signal, all: all) }
+
+    static func execute(_ context: RuntimeContext, id: String, signal: String, all: Bool) throws {
+        guard let number = Runtime.signalNumber(signal) else { throw context.failure("unknown signal \"\(signal)\"") }
+        try context.run { try $0.kill(id: id, signal: number, all: all) }
     }
 }
 
 struct Delete: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Delete a stopped container (or any, with --force).")
+    static let configuration = CommandConfiguration(commandName: "delete", abstract: "Delete a stopped container (or any, with --force).")
     @OptionGroup var global: GlobalOptions
     @Argument var id: String
     @Flag(name: [.short, .long], help: "Kill a running container first.") var force = false
 
-    func run() throws {
-        try global.run { runtime in
+    func run() throws { try Self.execute(global.context(), id: id, force: force) }
+
+    static func execute(_ context: RuntimeContext, id: String, force: Bool) throws {
+        try context.run { runtime in
             do {
                 try runtime.delete(id: id, force: force)
             } catch RuntimeError.notFound where force {
@@ -78,7 +92,7 @@ struct Delete: ParsableCommand {
 }
 
 struct Run: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Create and start a container; wait for it unless --detach.")
+    static let configuration = CommandConfiguration(commandName: "run", abstract: "Create and start a container; wait for it unless --detach.")
     @OptionGroup var global: GlobalOptions
     @Argument var id: String
     @Option(name: [.short, .long]) var bundle = "."
@@ -89,7 +103,7 @@ struct Run: ParsableCommand {
 
     func run() throws {
         let console = try Console.make(socketPath: consoleSocket, terminal: Runtime.terminalRequested(bundle: bundle),
-                                       detach: detach, global)
+                                       detach: detach, global.context())
         defer { console.close() }
         let status: Int32 = try global.run { runtime in
             let created = try runtime.create(id: id, bundle: bundle, pidFile: pidFile, preserveFDs: preserveFds,
@@ -105,7 +119,7 @@ struct Run: ParsableCommand {
 }
 
 struct List: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List containers.")
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List containers.")
     @OptionGroup var global: GlobalOptions
     @Option(name: [.short, .long], help: "table or json") var format = "table"
     @Flag(name: [.short, .long], help: "Print ids only.") var quiet = false
@@ -138,7 +152,7 @@ struct SpecCommand: ParsableCommand {
 }
 
 struct Features: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print what this runtime supports, as JSON.")
+    static let configuration = CommandConfiguration(commandName: "features", abstract: "Print what this runtime supports, as JSON.")
 
     func run() throws {
         let features: [String: [String]] = [

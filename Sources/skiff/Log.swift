@@ -34,7 +34,6 @@ struct Log {
 /// A failure already reported to the user: exits 1 without argument-parser's own message.
 enum Report {
     static func failure(_ message: String, _ options: GlobalOptions) -> ExitCode {
-        Log(path: options.log, json: options.logFormat == "json").write(level: "error", message)
-        return ExitCode.failure
+        RuntimeContext(root: options.root, log: Log(path: options.log, json: options.logFormat == "json")).failure(message)
     }
 }

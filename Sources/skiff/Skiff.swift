@@ -14,6 +14,8 @@ struct Skiff: ParsableCommand {
         commandName: "skiff",
         abstract: "Skiff's OCI runtime (runc-compatible command line).",
         version: SkiffVersion.current,
+        // Every subcommand names itself: argument-parser would otherwise derive names from the type
+        // names at each start, through reflection that costs milliseconds in a binary this size.
         subcommands: [Create.self, Start.self, State.self, Kill.self, Delete.self, Run.self, Exec.self, List.self,
                       Ps.self, SpecCommand.self, Features.self]
     )
@@ -26,7 +28,9 @@ struct Skiff: ParsableCommand {
         // Hooks' stdin and the terminal proxy write to pipes and ptys whose reader may be gone:
         // that is an error to handle, not a reason to die.
         signal(SIGPIPE, SIG_IGN)
-        main(global.movedAfterCommand(Array(CommandLine.arguments.dropFirst())))
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if let status = FastPath.run(arguments) { Glibc.exit(status) }
+        main(global.movedAfterCommand(arguments))
     }
 }
 
@@ -50,19 +54,37 @@ struct GlobalOptions: ParsableArguments {
     @Option(help: .hidden) var criu: String?
     @Option(help: .hidden) var rootless: String?
 
-    func runtime() throws -> Runtime {
-        if systemdCgroup { throw Report.failure("--systemd-cgroup is not supported: skiff manages cgroup v2 directly", self) }
-        let log = Log(path: log, json: logFormat == "json")
-        return Runtime(root: root) { log.write(level: "warning", $0) }
+    func context() throws -> RuntimeContext {
+        let context = RuntimeContext(root: root, log: Log(path: log, json: logFormat == "json"))
+        if systemdCgroup { throw context.failure("--systemd-cgroup is not supported: skiff manages cgroup v2 directly") }
+        return context
     }
+
+    func runtime() throws -> Runtime { try context().runtime() }
+
+    func run<T>(_ body: (Runtime) throws -> T) throws -> T { try context().run(body) }
+}
+
+/// What every command needs from the global flags, as plain values (the fast path has no
+/// argument-parser objects).
+struct RuntimeContext {
+    let root: String
+    let log: Log
+
+    func runtime() -> Runtime { Runtime(root: root) { log.write(level: "warning", $0) } }
 
     /// Runs `body`, turning a runtime error into runc's output: a message and exit status 1.
     func run<T>(_ body: (Runtime) throws -> T) throws -> T {
-        let runtime = try runtime()
         do {
-            return try body(runtime)
+            return try body(runtime())
         } catch let error as RuntimeError {
-            throw Report.failure(error.description, self)
+            throw failure(error.description)
         }
+    }
+
+    /// Reports `message` (stderr and the log file) and returns the exit status to throw.
+    func failure(_ message: String) -> ExitCode {
+        log.write(level: "error", message)
+        return ExitCode.failure
     }
 }
