@@ -37,6 +37,9 @@ for rt in skiff runc; do
         --cleanup "$bin --root $work/$rt-c delete -f c" \
         -n "$rt" "$bin --root $work/$rt-c create --bundle $b c </dev/null >/dev/null 2>&1 && $bin --root $work/$rt-c start c"
 done
+# The floor under every call: starting the binary and answering one cheap verb.
+hyperfine -N --warmup 5 --runs 60 -i --export-json "$work/call.json" \
+    -n skiff "$skiff --root $work/s state none" -n runc "$runc --root $work/r state none" >/dev/null 2>&1
 /usr/bin/time -v "$skiff" --root "$work/s" create --bundle "$b" c </dev/null >/dev/null 2>"$work/time.txt"
 "$skiff" --root "$work/s" delete -f c
 rss_kb=$(awk -F: '/Maximum resident set size/ {gsub(/ /, "", $2); print $2}' "$work/time.txt")
@@ -48,6 +51,7 @@ def medians(name):
     return {r["command"]: r["median"] * 1000 for r in json.load(open(f"{work}/{name}.json"))["results"]}
 cycle = medians("cycle")
 create = {**medians("create-skiff"), **medians("create-runc")}
+call = medians("call")
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 cores = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
 runc = subprocess.run(["runc", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
@@ -59,8 +63,11 @@ print("| what | skiff | runc | skiff / runc |")
 print("|---|---|---|---|")
 print(f"| `run -d` + `delete -f` | {cycle['skiff']:.1f} ms | {cycle['runc']:.1f} ms | {cycle['skiff'] / cycle['runc']:.2f} |")
 print(f"| `create` + `start` | {create['skiff']:.1f} ms | {create['runc']:.1f} ms | {create['skiff'] / create['runc']:.2f} |")
+print(f"| one call (`state` of a missing container) | {call['skiff']:.1f} ms | {call['runc']:.1f} ms | {call['skiff'] / call['runc']:.2f} |")
 print(f"\nPeak RSS of one `skiff create` (`/usr/bin/time -v`): {int(rss) / 1024:.1f} MiB.\n")
 print("Targets (issue: the skiff runtime): `run -d` + `delete -f` at most a third of runc's; create+start under 10 ms.")
 print("runc's `delete -f` sleeps 100 ms waiting for the killed process; skiff waits on a pidfd instead.")
+print("create + start is two processes: twice the per-call floor above, plus the namespaces, mounts and")
+print("cgroup of the container. The machine is shared: compare the ratios, which hold as its speed drifts.")
 PY
 cat docs/BENCHMARKS.md
