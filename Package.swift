@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-protobuf.git", exact: "1.39.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
     ],
     targets: [
         // Generated protobuf + grpc-swift-2 code for CRI v1 (see Scripts/gen-protos.sh).
@@ -45,7 +46,10 @@ let package = Package(
         .target(name: "Cgroups", dependencies: ["CShims", "LinuxKit", "OCI"]),
         .target(name: "Seccomp", dependencies: ["CShims", "OCI"]),
         .target(name: "RuntimeEngine", dependencies: ["CShims", "LinuxKit", "OCI", "Capabilities", "Cgroups", "Seccomp"]),
-        .target(name: "ImageStore", dependencies: ["LinuxKit", "SkiffConfig"]),
+        .target(
+            name: "ImageStore",
+            dependencies: ["LinuxKit", "OCI", "SkiffConfig", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         .target(name: "PodNetwork", dependencies: ["SkiffConfig"]),
         .target(name: "PodManager", dependencies: ["PodNetwork", "SkiffConfig"]),
         .target(
@@ -100,7 +104,7 @@ let package = Package(
             dependencies: ["OCI", "Capabilities", "LinuxKit", "CShims", "skiff"]
         ),
         .testTarget(name: "LinuxKitTests", dependencies: ["LinuxKit"]),
-        .testTarget(name: "ImageStoreTests", dependencies: ["ImageStore"]),
+        .testTarget(name: "ImageStoreTests", dependencies: ["ImageStore", "OCI", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "PodManagerTests", dependencies: ["PodManager", "PodNetwork", "SkiffConfig"]),
         .testTarget(name: "SkiffctlTests", dependencies: ["skiffctl"]),
         .testTarget(

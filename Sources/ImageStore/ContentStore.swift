@@ -1,0 +1,212 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Crypto
+import LinuxKit
+import OCI
+import Synchronization
+
+/// Blobs by digest: `content/blobs/<algorithm>/<hex>`. Nothing reaches that directory unverified:
+/// bytes stream into `content/ingest/` while being hashed and counted, and only a blob whose size
+/// and digest match what the manifest promised is renamed into place. A wrong byte, a short or
+/// long body, or a crash leaves nothing under `blobs/`.
+public struct ContentStore: Sendable {
+    public let root: String
+
+    public init(root: String) { self.root = root }
+
+    var blobs: String { root + "/blobs" }
+    var ingestDir: String { root + "/ingest" }
+
+    /// Where a verified blob lives (the digest must have been validated).
+    public func path(of digest: String) -> String {
+        let algorithm = digest.prefix { $0 != ":" }
+        return "\(blobs)/\(algorithm)/\(Digest.hex(digest))"
+    }
+
+    /// Whether the blob is present with the expected size.
+    public func contains(_ descriptor: Descriptor) -> Bool {
+        guard Digest.isValid(descriptor.digest) else { return false }
+        var st = stat()
+        return stat(path(of: descriptor.digest), &st) == 0 && Int64(st.st_size) == descriptor.size
+    }
+
+    /// Reads a whole (small) blob: manifests and configs.
+    public func read(_ digest: String, limit: Int = 8 << 20) throws(ContentError) -> [UInt8] {
+        guard Digest.isValid(digest) else { throw .invalidDigest(digest) }
+        do {
+            return try AtomicFile.read(path(of: digest), limit: limit)
+        } catch {
+            throw error.errno == ENOENT ? .notFound(digest) : .system(error)
+        }
+    }
+
+    /// Starts writing the blob `descriptor` names.
+    public func ingest(_ descriptor: Descriptor) throws(ContentError) -> Ingest {
+        guard Digest.isValid(descriptor.digest) else { throw .invalidDigest(descriptor.digest) }
+        guard descriptor.size >= 0 else { throw .sizeMismatch(descriptor.digest, expected: descriptor.size, actual: 0) }
+        let target = path(of: descriptor.digest)
+        do {
+            try FileSystem.makeDirectories(ingestDir, mode: 0o700)
+            try FileSystem.makeDirectories(String(target[..<target.lastIndex(of: "/")!]), mode: 0o755)
+        } catch {
+            throw .system(error as? SystemError ?? SystemError("mkdir", path: root, errno: EIO))
+        }
+        // The pid and a counter in the name: concurrent ingests of one blob never share a file.
+        let temp = "\(ingestDir)/\(Digest.hex(descriptor.digest)).\(getpid()).\(Ingest.nextSerial())"
+        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw .system(SystemError("open", path: temp)) }
+        return Ingest(descriptor: descriptor, fd: fd, temp: temp, target: target)
+    }
+
+    /// Removes a blob (garbage collection); absent is fine.
+    public func delete(_ digest: String) {
+        guard Digest.isValid(digest) else { return }
+        unlink(path(of: digest))
+    }
+
+    /// Ingest files of processes that no longer run: what an interrupted pull left. A new pull
+    /// of the blob starts over.
+    public func removeStaleIngests() {
+        for name in FileSystem.directoryEntries(ingestDir) {
+            let parts = name.split(separator: ".")
+            guard parts.count == 3, let pid = Int32(parts[1]) else { continue }
+            if pid == getpid() || kill(pid, 0) == 0 { continue }
+            unlink("\(ingestDir)/\(name)")
+        }
+    }
+}
+
+/// One blob being written. Call `write` with the body as it arrives, then `commit`; on any error
+/// (or if dropped without a commit) the partial file is removed.
+public final class Ingest {
+    public let descriptor: Descriptor
+    private var fd: Int32
+    private let temp: String
+    private let target: String
+    private var hasher: Hasher
+    public private(set) var written: Int64 = 0
+
+    enum Hasher {
+        case sha256(SHA256)
+        case sha512(SHA512)
+
+        mutating func update(_ bytes: UnsafeRawBufferPointer) {
+            switch self {
+            case .sha256(var h): h.update(bufferPointer: bytes); self = .sha256(h)
+            case .sha512(var h): h.update(bufferPointer: bytes); self = .sha512(h)
+            }
+        }
+
+        func finalize() -> String {
+            switch self {
+            case .sha256(let h): "sha256:" + hex(h.finalize())
+            case .sha512(let h): "sha512:" + hex(h.finalize())
+            }
+        }
+
+        private func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
+            let digits = Array("0123456789abcdef".utf8)
+            var out = [UInt8]()
+            for byte in digest { out += [digits[Int(byte >> 4)], digits[Int(byte & 0xF)]] }
+            return String(decoding: out, as: UTF8.self)
+        }
+    }
+
+    private static let serial = Atomic<Int>(0)
+    static func nextSerial() -> Int { serial.wrappingAdd(1, ordering: .relaxed).newValue }
+
+    init(descriptor: Descriptor, fd: Int32, temp: String, target: String) {
+        self.descriptor = descriptor
+        self.fd = fd
+        self.temp = temp
+        self.target = target
+        hasher = descriptor.digest.hasPrefix("sha512:") ? .sha512(SHA512()) : .sha256(SHA256())
+    }
+
+    deinit { abort() }
+
+    /// Appends bytes; more than the descriptor's size fails at once (a registry cannot make us
+    /// store an unbounded body).
+    public func write(_ bytes: UnsafeRawBufferPointer) throws(ContentError) {
+        guard fd >= 0 else { throw .aborted(descriptor.digest) }
+        guard written + Int64(bytes.count) <= descriptor.size else {
+            abort()
+            throw .sizeMismatch(descriptor.digest, expected: descriptor.size, actual: written + Int64(bytes.count))
+        }
+        hasher.update(bytes)
+        var offset = 0
+        while offset < bytes.count {
+            let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                let error = SystemError("write", path: temp)
+                abort()
+                throw .system(error)
+            }
+            offset += n
+        }
+        written += Int64(bytes.count)
+    }
+
+    public func write(_ bytes: [UInt8]) throws(ContentError) {
+        let result: Result<Void, ContentError> = bytes.withUnsafeBytes { buffer in
+            do throws(ContentError) { return .success(try write(buffer)) } catch { return .failure(error) }
+        }
+        try result.get()
+    }
+
+    /// Verifies size and digest, then moves the blob into place durably.
+    public func commit() throws(ContentError) {
+        guard fd >= 0 else { throw .aborted(descriptor.digest) }
+        guard written == descriptor.size else {
+            abort()
+            throw .sizeMismatch(descriptor.digest, expected: descriptor.size, actual: written)
+        }
+        let actual = hasher.finalize()
+        guard actual == descriptor.digest else {
+            abort()
+            throw .digestMismatch(expected: descriptor.digest, actual: actual)
+        }
+        guard fsync(fd) == 0 else {
+            let error = SystemError("fsync", path: temp)
+            abort()
+            throw .system(error)
+        }
+        close(fd)
+        fd = -1
+        guard rename(temp, target) == 0 else {
+            let error = SystemError("rename", path: target)
+            unlink(temp)
+            throw .system(error)
+        }
+    }
+
+    /// Drops the partial blob.
+    public func abort() {
+        guard fd >= 0 else { return }
+        close(fd)
+        fd = -1
+        unlink(temp)
+    }
+}
+
+public enum ContentError: Error, Equatable, Sendable, CustomStringConvertible {
+    case invalidDigest(String)
+    case notFound(String)
+    case digestMismatch(expected: String, actual: String)
+    case sizeMismatch(String, expected: Int64, actual: Int64)
+    case aborted(String)
+    case system(SystemError)
+
+    public var description: String {
+        switch self {
+        case .invalidDigest(let d): "'\(d)' is not a valid digest"
+        case .notFound(let d): "blob \(d) is not in the content store"
+        case .digestMismatch(let expected, let actual): "content does not match its digest: expected \(expected), got \(actual)"
+        case .sizeMismatch(let d, let expected, let actual): "blob \(d) has \(actual) bytes, expected \(expected)"
+        case .aborted(let d): "the ingest of \(d) was aborted"
+        case .system(let error): error.description
+        }
+    }
+}
