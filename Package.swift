@@ -20,6 +20,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         // Generated protobuf + grpc-swift-2 code for CRI v1 (see Scripts/gen-protos.sh).
@@ -48,7 +50,13 @@ let package = Package(
         .target(name: "RuntimeEngine", dependencies: ["CShims", "LinuxKit", "OCI", "Capabilities", "Cgroups", "Seccomp"]),
         .target(
             name: "ImageStore",
-            dependencies: ["LinuxKit", "OCI", "SkiffConfig", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: [
+                "LinuxKit", "OCI", "SkiffConfig",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
         ),
         .target(name: "PodNetwork", dependencies: ["SkiffConfig"]),
         .target(name: "PodManager", dependencies: ["PodNetwork", "SkiffConfig"]),
@@ -104,7 +112,10 @@ let package = Package(
             dependencies: ["OCI", "Capabilities", "LinuxKit", "CShims", "skiff"]
         ),
         .testTarget(name: "LinuxKitTests", dependencies: ["LinuxKit"]),
-        .testTarget(name: "ImageStoreTests", dependencies: ["ImageStore", "OCI", .product(name: "Crypto", package: "swift-crypto")]),
+        .testTarget(
+            name: "ImageStoreTests",
+            dependencies: ["ImageStore", "OCI", "LinuxKit", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         .testTarget(name: "PodManagerTests", dependencies: ["PodManager", "PodNetwork", "SkiffConfig"]),
         .testTarget(name: "SkiffctlTests", dependencies: ["skiffctl"]),
         .testTarget(

@@ -100,16 +100,9 @@ public final class Ingest {
 
         func finalize() -> String {
             switch self {
-            case .sha256(let h): "sha256:" + hex(h.finalize())
-            case .sha512(let h): "sha512:" + hex(h.finalize())
+            case .sha256(let h): "sha256:" + ContentDigest.hex(h.finalize())
+            case .sha512(let h): "sha512:" + ContentDigest.hex(h.finalize())
             }
-        }
-
-        private func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
-            let digits = Array("0123456789abcdef".utf8)
-            var out = [UInt8]()
-            for byte in digest { out += [digits[Int(byte >> 4)], digits[Int(byte & 0xF)]] }
-            return String(decoding: out, as: UTF8.self)
         }
     }
 
@@ -208,5 +201,17 @@ public enum ContentError: Error, Equatable, Sendable, CustomStringConvertible {
         case .aborted(let d): "the ingest of \(d) was aborted"
         case .system(let error): error.description
         }
+    }
+}
+
+/// Digests of bytes in memory (manifests, configs).
+public enum ContentDigest {
+    public static func sha256(_ bytes: [UInt8]) -> String { "sha256:" + hex(SHA256.hash(data: bytes)) }
+
+    static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
+        let digits = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        for byte in digest { out += [digits[Int(byte >> 4)], digits[Int(byte & 0xF)]] }
+        return String(decoding: out, as: UTF8.self)
     }
 }
