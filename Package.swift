@@ -37,8 +37,16 @@ let package = Package(
         .target(
             name: "CShims",
             path: "CShims",
+            exclude: ["unpack"],
             cSettings: [.unsafeFlags(["-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter"])],
             linkerSettings: [.linkedLibrary("seccomp")]
+        ),
+        // Layer extraction with libarchive: its own target, so the runtime binary never loads it.
+        .target(
+            name: "CUnpack",
+            path: "CShims/unpack",
+            cSettings: [.unsafeFlags(["-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter"])],
+            linkerSettings: [.linkedLibrary("archive")]
         ),
         .target(name: "LinuxKit", dependencies: ["CShims"]),
         .target(name: "SkiffConfig"),
@@ -51,7 +59,7 @@ let package = Package(
         .target(
             name: "ImageStore",
             dependencies: [
-                "LinuxKit", "OCI", "SkiffConfig",
+                "CUnpack", "LinuxKit", "OCI", "SkiffConfig",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -239,6 +239,7 @@ pid_t cs_spawn(const cs_plan *plan, cs_report *report, int *pidfd_out) {
         return -1;
     }
     pid_t exec_pid = -1;
+    int ready = 0;
     int ok = prepare_child(plan, pid, placed, report) == 0;
     if (ok) write_all(sp[1], "1", 1);
     while (ok) {
@@ -252,6 +253,7 @@ pid_t cs_spawn(const cs_plan *plan, cs_report *report, int *pidfd_out) {
             exec_pid = r.index;
             cs_waitpid(pid, NULL);
             pid = -1;
+            if (ready) break;
         } else if (r.stage == CS_STAGE_BEFORE_PIVOT) {
             int err = plan->before_pivot(plan->before_pivot_context, pid);
             write_all(sp[1], err == 0 ? "1" : "0", 1);
@@ -260,7 +262,9 @@ pid_t cs_spawn(const cs_plan *plan, cs_report *report, int *pidfd_out) {
                 ok = 0;
             }
         } else if (r.stage == CS_STAGE_READY) {
-            break;
+            // In exec mode the forked process can report before its parent names it: wait for both.
+            ready = 1;
+            if (!plan->exec_mode || exec_pid > 0) break;
         } else {
             *report = r;
             ok = 0;

@@ -94,7 +94,7 @@ final class DaemonHarness: @unchecked Sendable {
     func stopAndCollectLog() -> String {
         stop()
         let data = (try? stderrPipe.fileHandleForReading.readToEnd()) ?? Data()
-        return String(decoding: data ?? Data(), as: UTF8.self)
+        return String(decoding: data, as: UTF8.self)
     }
 
     func withClient<T: Sendable>(_ body: (CRIClient) async throws -> T) async throws -> T {

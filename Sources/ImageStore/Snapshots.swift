@@ -1,0 +1,102 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Crypto
+import CUnpack
+import LinuxKit
+import OCI
+
+/// Unpacked layers, one directory per layer keyed by its chain id (`snapshots/<hex>`), each
+/// usable as an overlay lowerdir: whiteouts are already in overlay's form. A snapshot appears
+/// under its final name only once its layer unpacked completely and its tar matched the
+/// config's diffID.
+public struct Snapshots: Sendable {
+    public let root: String
+
+    public init(root: String) { self.root = root }
+
+    /// Chain ids for a config's diffIDs: the first is the diffID, then
+    /// `sha256(previous + " " + diffID)` (the OCI image spec's definition).
+    public static func chainIDs(_ diffIDs: [String]) -> [String] {
+        var chain: [String] = []
+        for diffID in diffIDs {
+            chain.append(chain.last.map { ContentDigest.sha256(Array("\($0) \(diffID)".utf8)) } ?? diffID)
+        }
+        return chain
+    }
+
+    public func path(of chainID: String) -> String { root + "/" + Digest.hex(chainID) }
+
+    public func contains(_ chainID: String) -> Bool { FileSystem.exists(path(of: chainID)) }
+
+    /// Unpacks the layer blob at `blob` as snapshot `chainID`, checking the tar against `diffID`.
+    @discardableResult
+    public func unpack(blob: String, diffID: String, chainID: String) throws(UnpackError) -> UnpackStats {
+        guard Digest.isValid(diffID), Digest.isValid(chainID) else { throw .invalidDigest(diffID) }
+        if contains(chainID) { return UnpackStats(entries: 0, whiteouts: 0) }
+        do { try FileSystem.makeDirectories(root, mode: 0o700) } catch { throw .system("\(root): \(error)") }
+        let temp = root + "/.unpack-\(getpid())-\(Digest.hex(chainID).prefix(12))"
+        try? FileSystem.removeTree(temp)
+        guard mkdir(temp, 0o755) == 0 else { throw .system("mkdir \(temp): \(SystemError("mkdir").reason)") }
+        var keep = false
+        defer { if !keep { try? FileSystem.removeTree(temp) } }
+        let blobFD = open(blob, O_RDONLY | O_CLOEXEC)
+        guard blobFD >= 0 else { throw .system("\(blob): \(SystemError("open").reason)") }
+        defer { close(blobFD) }
+        let rootFD = open(temp, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard rootFD >= 0 else { throw .system("\(temp): \(SystemError("open").reason)") }
+        defer { close(rootFD) }
+
+        let hasher = TarHasher()
+        var result = cs_unpack_result()
+        let rc = cs_unpack_layer(blobFD, rootFD, { context, data, length in
+            Unmanaged<TarHasher>.fromOpaque(context!).takeUnretainedValue().update(data!, length)
+        }, Unmanaged.passUnretained(hasher).toOpaque(), &result)
+        let message = withUnsafeBytes(of: result.message) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        guard rc == 0 else { throw .layer(diffID, message) }
+        let actual = hasher.finalize()
+        guard actual == diffID else { throw .diffIDMismatch(expected: diffID, actual: actual) }
+        guard rename(temp, path(of: chainID)) == 0 else {
+            throw .system("rename to \(path(of: chainID)): \(SystemError("rename").reason)")
+        }
+        keep = true
+        return UnpackStats(entries: Int(result.entries), whiteouts: Int(result.whiteouts))
+    }
+
+    public func remove(_ chainID: String) {
+        guard Digest.isValid(chainID) else { return }
+        try? FileSystem.removeTree(path(of: chainID))
+    }
+}
+
+public struct UnpackStats: Equatable, Sendable {
+    public var entries: Int
+    public var whiteouts: Int
+}
+
+public enum UnpackError: Error, Equatable, Sendable, CustomStringConvertible {
+    case invalidDigest(String)
+    case layer(String, String)
+    case diffIDMismatch(expected: String, actual: String)
+    case system(String)
+
+    public var description: String {
+        switch self {
+        case .invalidDigest(let d): "'\(d)' is not a valid digest"
+        case .layer(let diffID, let message): "layer \(diffID): \(message)"
+        case .diffIDMismatch(let expected, let actual): "layer content does not match the image config: diffID \(expected), got \(actual)"
+        case .system(let message): message
+        }
+    }
+}
+
+/// The running SHA-256 of the uncompressed tar, fed from C.
+private final class TarHasher {
+    private var hash = SHA256()
+
+    func update(_ data: UnsafeRawPointer, _ length: Int) {
+        hash.update(bufferPointer: UnsafeRawBufferPointer(start: data, count: length))
+    }
+
+    func finalize() -> String { "sha256:" + ContentDigest.hex(hash.finalize()) }
+}
