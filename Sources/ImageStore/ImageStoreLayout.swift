@@ -1,5 +1,5 @@
 /// Where the image store keeps things under the daemon's root (see docs/ARCHITECTURE.md):
-/// verified blobs in `content/`, unpacked layers in `snapshots/`.
+/// verified blobs in `content/`, unpacked layers in `snapshots/`, image records in `images/`.
 public struct ImageStoreLayout: Equatable, Sendable {
     public let root: String
 
@@ -7,4 +7,5 @@ public struct ImageStoreLayout: Equatable, Sendable {
 
     public var content: String { root + "/content" }
     public var snapshots: String { root + "/snapshots" }
+    public var images: String { root + "/images" }
 }

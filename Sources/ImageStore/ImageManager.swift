@@ -1,0 +1,122 @@
+import FoundationEssentials
+import OCI
+
+/// Pulls, lists and removes images: the logic behind CRI's ImageService. A pull resolves the
+/// manifest for the platform, fetches the config and the layers concurrently (each verified into
+/// the content store and unpacked into its own snapshot as soon as it arrives), checks the layers
+/// against the config's diffIDs, and records the image. Pulls of the same reference at the same
+/// time share one download.
+public actor ImageManager {
+    let layout: ImageStoreLayout
+    let content: ContentStore
+    let snapshots: Snapshots
+    let client: RegistryClient
+    let parallelLayers: Int
+    var records: ImageRecords
+    var inflight: [String: Task<ImageRecord, any Error>] = [:]
+
+    public static let defaultPlatform = Platform(architecture: "amd64", os: "linux")
+
+    public init(layout: ImageStoreLayout, client: RegistryClient, parallelLayers: Int = 3) {
+        self.layout = layout
+        content = ContentStore(root: layout.content)
+        snapshots = Snapshots(root: layout.snapshots)
+        self.client = client
+        self.parallelLayers = max(1, parallelLayers)
+        records = ImageRecords(dir: layout.images)
+        content.removeStaleIngests()
+    }
+
+    /// Pulls `image` (any reference form) and returns its record.
+    public func pull(_ image: String, credentials: RegistryCredentials? = nil, platform: Platform = defaultPlatform) async throws -> ImageRecord {
+        let reference: ImageReference
+        do { reference = try ImageReference(parsing: image) } catch { throw ImageError.invalidReference(error.description) }
+        let key = reference.description + " " + platform.os + "/" + platform.architecture
+        if let running = inflight[key] { return try await running.value }
+        let task = Task { try await self.download(reference, credentials: credentials, platform: platform) }
+        inflight[key] = task
+        defer { inflight[key] = nil }
+        let pulled = try await task.value
+        var record = records.byID[pulled.id] ?? pulled
+        record.repoTags = Array(Set(record.repoTags + pulled.repoTags)).sorted()
+        record.repoDigests = Array(Set(record.repoDigests + pulled.repoDigests)).sorted()
+        try records.save(record)
+        return record
+    }
+
+    public func status(_ image: String) -> ImageRecord? { records.find(image) }
+
+    /// Every image, or those `filter` names (CRI's ListImages filter is an image reference).
+    public func list(filter: String? = nil) -> [ImageRecord] {
+        if let filter, !filter.isEmpty { return records.find(filter).map { [$0] } ?? [] }
+        return records.byID.values.sorted { $0.id < $1.id }
+    }
+
+    /// Removes the image `image` names, with all its tags. An image that is not there is not an
+    /// error (CRI: RemoveImage is idempotent). Blobs and snapshots stay for garbage collection.
+    public func remove(_ image: String) {
+        guard let record = records.find(image) else { return }
+        records.delete(record.id)
+    }
+
+    // MARK: download
+
+    func download(_ reference: ImageReference, credentials: RegistryCredentials?, platform: Platform) async throws -> ImageRecord {
+        let resolved = try await client.manifest(for: reference, platform: platform, credentials: credentials)
+        let manifest = resolved.manifest
+        try await client.fetchBlob(reference, manifest.config, into: content, credentials: credentials)
+        let config: ImageConfiguration
+        do {
+            config = try JSONDecoder().decode(ImageConfiguration.self, from: Data(try content.read(manifest.config.digest)))
+            try config.validate()
+        } catch {
+            throw ImageError.badImage("\(reference): config: \(error)")
+        }
+        let diffIDs = config.rootfs.diffIDs
+        guard diffIDs.count == manifest.layers.count else {
+            throw ImageError.badImage("\(reference): \(manifest.layers.count) layers but \(diffIDs.count) diffIDs in the config")
+        }
+        let chainIDs = Snapshots.chainIDs(diffIDs)
+        try await fetchAndUnpack(reference, layers: manifest.layers, diffIDs: diffIDs, chainIDs: chainIDs, credentials: credentials)
+        return ImageRecord(id: manifest.config.digest, repoTags: reference.repoTag.map { [$0] } ?? [],
+                           repoDigests: [reference.repository + "@" + resolved.resolvedDigest],
+                           manifestDigest: resolved.descriptor.digest, config: manifest.config, layers: manifest.layers,
+                           chainIDs: chainIDs, user: config.config?.user)
+    }
+
+    /// Layers in parallel, at most `parallelLayers` at a time; each is unpacked as soon as it is in.
+    func fetchAndUnpack(_ reference: ImageReference, layers: [Descriptor], diffIDs: [String], chainIDs: [String],
+                        credentials: RegistryCredentials?) async throws {
+        let (client, content, snapshots) = (self.client, self.content, self.snapshots)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            var next = 0
+            func start() {
+                let i = next
+                next += 1
+                group.addTask {
+                    if snapshots.contains(chainIDs[i]) { return }
+                    try await client.fetchBlob(reference, layers[i], into: content, credentials: credentials)
+                    try snapshots.unpack(blob: content.path(of: layers[i].digest), diffID: diffIDs[i], chainID: chainIDs[i])
+                }
+            }
+            while next < min(parallelLayers, layers.count) { start() }
+            while try await group.next() != nil {
+                if next < layers.count { start() }
+            }
+        }
+    }
+}
+
+public enum ImageError: Error, Equatable, Sendable, CustomStringConvertible {
+    case invalidReference(String)
+    case badImage(String)
+    case store(String)
+
+    public var description: String {
+        switch self {
+        case .invalidReference(let m): m
+        case .badImage(let m): "bad image: \(m)"
+        case .store(let m): "image store: \(m)"
+        }
+    }
+}
