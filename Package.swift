@@ -120,9 +120,11 @@ let package = Package(
             dependencies: ["OCI", "Capabilities", "LinuxKit", "CShims", "skiff"]
         ),
         .testTarget(name: "LinuxKitTests", dependencies: ["LinuxKit"]),
+        // The test images and a private docker-registry, shared by the image and daemon tests.
+        .target(name: "ImageFixtures", dependencies: ["LinuxKit"], path: "Tests/ImageFixtures"),
         .testTarget(
             name: "ImageStoreTests",
-            dependencies: ["ImageStore", "OCI", "LinuxKit", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["ImageStore", "ImageFixtures", "OCI", "LinuxKit", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .testTarget(name: "PodManagerTests", dependencies: ["PodManager", "PodNetwork", "SkiffConfig"]),
         .testTarget(name: "SkiffctlTests", dependencies: ["skiffctl"]),
@@ -133,7 +135,7 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "CRIClient", "CRIAPI", "LinuxKit",
+                "CRIClient", "CRIAPI", "LinuxKit", "ImageFixtures",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
             ]
         ),

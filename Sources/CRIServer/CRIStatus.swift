@@ -1,4 +1,5 @@
 import GRPCCore
+import ImageStore
 import LinuxKit
 import Logging
 import PodManager
@@ -22,12 +23,46 @@ public enum CRIStatus {
             switch error {
             case .invalidArgument: return RPCError(code: .invalidArgument, message: error.description)
             }
+        case let error as ImageError:
+            switch error {
+            case .invalidReference: return RPCError(code: .invalidArgument, message: error.description)
+            case .badImage: return RPCError(code: .failedPrecondition, message: error.description)
+            case .store: return RPCError(code: .internalError, message: error.description)
+            }
+        case let error as RegistryError:
+            return RPCError(code: registryCode(error), message: error.description)
+        case let error as UnpackError:
+            if case .diffIDMismatch = error { return RPCError(code: .dataLoss, message: error.description) }
+            return RPCError(code: .internalError, message: error.description)
+        case let error as ContentError:
+            return RPCError(code: contentCode(error), message: error.description)
         case let error as SystemError:
             return RPCError(code: .internalError, message: error.description)
         case is CancellationError:
             return RPCError(code: .cancelled, message: "the call was cancelled")
         default:
             return RPCError(code: .internalError, message: String(describing: error))
+        }
+    }
+
+    static func registryCode(_ error: RegistryError) -> RPCError.Code {
+        switch error {
+        case .unauthorized: .unauthenticated
+        case .notFound, .noMatchingPlatform: .notFound
+        case .schema1, .unsupportedMediaType: .failedPrecondition
+        case .badCredentials: .invalidArgument
+        case .digestMismatch: .dataLoss
+        case .badResponse, .transport: .unavailable
+        case .content(let content): contentCode(content)
+        }
+    }
+
+    static func contentCode(_ error: ContentError) -> RPCError.Code {
+        switch error {
+        case .digestMismatch, .sizeMismatch: .dataLoss
+        case .invalidDigest: .invalidArgument
+        case .notFound: .notFound
+        case .aborted, .system: .internalError
         }
     }
 

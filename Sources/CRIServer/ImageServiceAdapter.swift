@@ -6,10 +6,12 @@ import Logging
 /// `runtime.v1.ImageService` on top of the image store.
 public struct ImageServiceAdapter: Runtime_V1_ImageService.SimpleServiceProtocol {
     let layout: ImageStoreLayout
+    let images: ImageManager
     let logger: Logger
 
-    public init(layout: ImageStoreLayout, logger: Logger) {
+    public init(layout: ImageStoreLayout, images: ImageManager, logger: Logger) {
         self.layout = layout
+        self.images = images
         self.logger = logger
     }
 

@@ -42,12 +42,15 @@ struct Daemon {
         var transportConfig = HTTP2ServerTransport.Posix.Config.defaults
         transportConfig.rpc.maxRequestPayloadSize = Int(config.grpc.maxMessageSize)
         let node = NodeState(config: config)
+        let layout = ImageStoreLayout(root: config.imageStoreRoot)
+        let registries = RegistryClient()
+        let images = ImageManager(layout: layout, client: registries)
         let server = GRPCServer(
             transport: .http2NIOPosix(listeningSocketDescriptor: Int(fd), transportSecurity: .plaintext,
                                       config: transportConfig),
             services: [
                 RuntimeServiceAdapter(node: node, logger: logger),
-                ImageServiceAdapter(layout: ImageStoreLayout(root: config.imageStoreRoot), logger: logger),
+                ImageServiceAdapter(layout: layout, images: images, logger: logger),
             ]
         )
         let signals = SignalWatcher(signals: [SIGTERM, SIGINT]) { signal in

@@ -1,4 +1,5 @@
 import Foundation
+import ImageFixtures
 import ImageStore
 import OCI
 import Testing

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import ImageFixtures
 import ImageStore
 import LinuxKit
 import OCI

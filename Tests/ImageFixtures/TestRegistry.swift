@@ -4,24 +4,24 @@ import LinuxKit
 
 /// The test images, built once per test run by Tests/Fixtures/images/build-images.py, and what
 /// their digests are (digests.json), so tests predict image ids instead of hard-coding them.
-enum TestImages {
-    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+public enum TestImages {
+    public static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures/images").path
 
-    static let layouts: String = {
+    public static let layouts: String = {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("skiff-images-\(getpid())").path
         _ = try? ChildProcess.run("/usr/bin/python3", [fixtures + "/build-images.py", dir], timeout: 300)
         return dir
     }()
 
-    nonisolated(unsafe) static let digests: [String: Any] = {
+    nonisolated(unsafe) public static let digests: [String: Any] = {
         guard let data = FileManager.default.contents(atPath: layouts + "/digests.json"),
               let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return [:] }
         return json
     }()
 
     /// `digests[image][key]`, or for an index `digests[image]["manifests"][platform][key]`.
-    static func digest(_ image: String, _ key: String, platform: String? = nil) -> String {
+    public static func digest(_ image: String, _ key: String, platform: String? = nil) -> String {
         var entry = digests[image] as? [String: Any]
         if let platform { entry = (entry?["manifests"] as? [String: Any])?[platform] as? [String: Any] }
         return entry?[key] as? String ?? "missing \(image) \(key)"
@@ -29,14 +29,14 @@ enum TestImages {
 }
 
 /// Debian's docker-registry on 127.0.0.1, private to one test, with the test images pushed.
-final class TestRegistry: @unchecked Sendable {
-    let dir: String
-    let port: Int
-    var host: String { "127.0.0.1:\(port)" }
+public final class TestRegistry: @unchecked Sendable {
+    public let dir: String
+    public let port: Int
+    public var host: String { "127.0.0.1:\(port)" }
 
     struct Failure: Error, CustomStringConvertible { let description: String }
 
-    init(auth: String? = nil) throws {
+    public init(auth: String? = nil) throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("skiff-registry-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         var started: (port: Int, output: String)?
@@ -58,7 +58,7 @@ final class TestRegistry: @unchecked Sendable {
         }
     }
 
-    func stop() {
+    public func stop() {
         _ = try? ChildProcess.run(TestImages.fixtures + "/registry.sh", ["stop", dir], timeout: 30)
     }
 
