@@ -28,11 +28,13 @@ func runCommand(_ path: String, _ args: [String], environment: [String: String] 
     return CommandResult(status: result.status, stdout: result.stdout, stderr: result.stderr)
 }
 
-/// One skiffd on a private socket, root and state under a temporary directory.
+/// One skiffd on a private socket, root and state under a temporary directory. Started with
+/// posix_spawn and reaped with waitpid: Foundation's Process missed exits under load and spun in
+/// waitUntilExit with the daemon already a zombie.
 final class DaemonHarness: @unchecked Sendable {
     let dir: String
-    let process = Process()
-    private let stderrPipe = Pipe()
+    private var pid: pid_t = 0
+    private var exitStatus: Int32?
 
     var root: String { dir + "/root" }
     var state: String { dir + "/state" }
@@ -40,6 +42,12 @@ final class DaemonHarness: @unchecked Sendable {
     var endpoint: CRIEndpoint { try! CRIEndpoint(socket) }
     var configFile: String { dir + "/etc/config.toml" }
     var cniDir: String { dir + "/net.d" }
+    var logFile: String { dir + "/skiffd.log" }
+
+    struct SpawnFailed: Error, CustomStringConvertible {
+        let errno: Int32
+        var description: String { "cannot start skiffd: \(String(cString: strerror(errno)))" }
+    }
 
     /// Starts skiffd and waits until it answers `Version`.
     init(config: String = "", environment: [String: String] = [:], socket: String? = nil) async throws {
@@ -48,17 +56,41 @@ final class DaemonHarness: @unchecked Sendable {
         try FileManager.default.createDirectory(atPath: dir + "/etc", withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: cniDir, withIntermediateDirectories: true)
         try ("[cni]\nconf_dir = \"\(cniDir)\"\n" + config).write(toFile: configFile, atomically: true, encoding: .utf8)
-        process.executableURL = URL(fileURLWithPath: Binaries.path("skiffd"))
-        process.arguments = ["--config", configFile, "--root", root, "--state", state, "--socket", self.socket]
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-        process.standardError = stderrPipe
-        try process.run()
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, logFile, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        let path = Binaries.path("skiffd")
+        let args = [path, "--config", configFile, "--root", root, "--state", state, "--socket", self.socket]
+        let env = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }.map { "\($0.key)=\($0.value)" }
+        let argv = args.map { strdup($0) } + [nil]
+        let envp = env.map { strdup($0) } + [nil]
+        defer { (argv + envp).forEach { free($0) } }
+        let rc = posix_spawn(&pid, path, &actions, nil, argv, envp)
+        guard rc == 0 else { throw SpawnFailed(errno: rc) }
         try await waitUntilServing()
     }
 
     deinit {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        if isRunning {
+            kill(pid, SIGKILL)
+            _ = waitpid(pid, nil, 0)
+        }
         try? FileManager.default.removeItem(atPath: dir)
+    }
+
+    /// Reaps the daemon if it has exited; the exit code, or 128 + signal.
+    var isRunning: Bool {
+        if exitStatus == nil, pid > 0 {
+            var status: Int32 = 0
+            if waitpid(pid, &status, WNOHANG) == pid {
+                let signal = status & 0x7f
+                exitStatus = signal == 0 ? (status >> 8) & 0xff : 128 + signal
+            }
+        }
+        return pid > 0 && exitStatus == nil
     }
 
     struct NotServing: Error, CustomStringConvertible {
@@ -68,7 +100,7 @@ final class DaemonHarness: @unchecked Sendable {
 
     private func waitUntilServing() async throws {
         for _ in 0..<200 {
-            guard process.isRunning else { break }
+            guard isRunning else { break }
             if FileManager.default.fileExists(atPath: socket),
                 (try? await CRIClient.with(endpoint: endpoint, timeout: .seconds(2)) { cri in
                     try await cri.runtime.version(Runtime_V1_VersionRequest(), options: cri.options)
@@ -82,19 +114,19 @@ final class DaemonHarness: @unchecked Sendable {
     /// Sends `signal` and waits (bounded) for the daemon to exit; returns its exit status.
     @discardableResult
     func stop(signal: Int32 = SIGTERM) -> Int32 {
-        if process.isRunning { kill(process.processIdentifier, signal) }
-        let deadline = Date().addingTimeInterval(20)
-        while process.isRunning, Date() < deadline { usleep(10_000) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
-        return process.terminationStatus
+        if isRunning { kill(pid, signal) }
+        for _ in 0..<2000 where isRunning { usleep(10_000) }
+        if isRunning {
+            kill(pid, SIGKILL)
+            for _ in 0..<500 where isRunning { usleep(10_000) }
+        }
+        return exitStatus ?? -1
     }
 
     /// Stops the daemon and returns everything it logged.
     func stopAndCollectLog() -> String {
         stop()
-        let data = (try? stderrPipe.fileHandleForReading.readToEnd()) ?? Data()
-        return String(decoding: data, as: UTF8.self)
+        return (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? ""
     }
 
     func withClient<T: Sendable>(_ body: (CRIClient) async throws -> T) async throws -> T {
