@@ -1,3 +1,5 @@
+import OCI
+
 /// An image reference, normalised the way Docker and containerd do it: `busybox` is
 /// `docker.io/library/busybox:latest`, `localhost:5000/app@sha256:…` keeps its host and digest.
 /// Everything an image name arrives with (a kubelet request, a user's argument) is parsed here
@@ -133,18 +135,17 @@ public struct ImageReference: Hashable, Sendable, CustomStringConvertible {
 
     static func validateDigest(_ value: String, _ fail: (String) -> ParseError) throws(ParseError) {
         guard let colon = value.firstIndex(of: ":") else { throw fail("digest \"\(value)\" must be algorithm:hex") }
-        let algorithm = value[..<colon], hex = value[value.index(after: colon)...]
+        let algorithm = value[..<colon]
         guard algorithm == "sha256" || algorithm == "sha512" else {
             throw fail("digest algorithm \"\(algorithm)\" is not supported (sha256, sha512)")
         }
-        let length = algorithm == "sha256" ? 64 : 128
-        guard hex.count == length, hex.utf8.allSatisfy({ isLowerHex($0) }) else {
-            throw fail("digest \"\(value)\" must have \(length) lowercase hex digits")
+        // The same rule as every other digest the store accepts; the message names the length.
+        guard Digest.isValid(value) else {
+            throw fail("digest \"\(value)\" must have \(algorithm == "sha256" ? 64 : 128) lowercase hex digits")
         }
     }
 
     private static func isAlnum(_ c: UInt8) -> Bool { (c >= 0x61 && c <= 0x7A) || (c >= 0x30 && c <= 0x39) }
-    private static func isLowerHex(_ c: UInt8) -> Bool { (c >= 0x61 && c <= 0x66) || (c >= 0x30 && c <= 0x39) }
     private static func isWord(_ c: UInt8) -> Bool {
         (c >= 0x61 && c <= 0x7A) || (c >= 0x41 && c <= 0x5A) || (c >= 0x30 && c <= 0x39) || c == UInt8(ascii: "_")
     }

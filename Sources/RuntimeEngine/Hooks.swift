@@ -56,7 +56,7 @@ enum Hooks {
             }
             if result.timedOut { throw .hook("\(kind)[\(i)] \(hook.path): timed out after \(hook.timeout ?? 120) s") }
             guard result.status == 0 else {
-                let output = String(String((result.stderr + result.stdout).map { $0 == "\n" ? " " : $0 }).trimmingTrailingSpaces().suffix(512))
+                let output = String((result.stderr + result.stdout).split(separator: "\n").joined(separator: " ").suffix(512))
                 throw .hook("\(kind)[\(i)] \(hook.path) exited with status \(result.status)"
                     + (output.isEmpty ? "" : ": \(output)"))
             }
@@ -70,13 +70,5 @@ enum Hooks {
         } catch {
             warn(error.description)
         }
-    }
-}
-
-extension String {
-    func trimmingTrailingSpaces() -> String {
-        var s = self
-        while s.last == " " { s.removeLast() }
-        return s
     }
 }

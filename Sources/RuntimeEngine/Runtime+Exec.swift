@@ -26,13 +26,18 @@ extension Runtime {
         }
         var (spec, _) = try Self.loadSpec(path: store.specPath(id))
         spec.process = process
-        var plan = try SpawnPlan.build(spec, host: .init(bundle: record.bundle, lastCap: Self.lastCap(), isDirectory: Self.isDirectory))
+        let lastCap = Self.lastCap()
+        var plan = try SpawnPlan.build(spec, host: .init(bundle: record.bundle, lastCap: lastCap, isDirectory: Self.isDirectory))
         try Self.checkConsole(terminal: plan.terminal, consoleSocketFD: consoleSocketFD)
         plan.stripToExec()
         let seccomp = try compileSeccomp(spec)
 
-        var fds: [Int32] = []
-        defer { fds.forEach { close($0) } }
+        var joinFDs: [Int32] = []
+        var cgroupFD: Int32 = -1
+        defer {
+            joinFDs.forEach { close($0) }
+            if cgroupFD >= 0 { close(cgroupFD) }
+        }
         for namespace in Self.execNamespaces {
             let path = "/proc/\(record.pid)/ns/\(namespace.name)"
             var theirs = stat(), ours = stat()
@@ -43,22 +48,20 @@ extension Runtime {
             if theirs.st_ino == ours.st_ino && theirs.st_dev == ours.st_dev { continue }
             let fd = open(path, O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else { throw .system(SystemError("open", path: path)) }
-            fds.append(fd)
+            joinFDs.append(fd)
             plan.joins.append(.init(flag: namespace.flag, path: path))
         }
         // The init may have exited between the status check and the opens: its namespaces then
         // belong to nobody we mean. Check again now that the fds pin them.
         guard store.status(of: record) != .stopped else { throw .wrongState(id: id, status: "stopped", operation: "exec in") }
-        var cgroupFD: Int32 = -1
         if let dir = record.cgroupPath {
             cgroupFD = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
             guard cgroupFD >= 0 else { throw .system(SystemError("open", path: dir)) }
-            fds.append(cgroupFD)
         }
         // The exec'd process is a grandchild (forked inside the pid namespace): as a subreaper
         // this process inherits it and can wait for its exit status.
         guard cs_prctl_set_child_subreaper() == 0 else { throw .system(SystemError("prctl(PR_SET_CHILD_SUBREAPER)")) }
-        let spawner = Spawner(plan: plan, joinFDs: fds.filter { $0 != cgroupFD }, cgroupFD: cgroupFD, seccomp: seccomp,
+        let spawner = Spawner(plan: plan, lastCap: lastCap, joinFDs: joinFDs, cgroupFD: cgroupFD, seccomp: seccomp,
                               preserveFDs: preserveFDs, consoleSocketFD: consoleSocketFD, execMode: true)
         return try spawner.spawn()
     }

@@ -33,7 +33,8 @@ public struct Runtime: Sendable {
         try ContainerStore.validate(id: id)
         let bundle = try Self.absolute(bundle)
         let (spec, specBytes) = try Self.loadSpec(path: bundle + "/config.json")
-        let plan = try SpawnPlan.build(spec, host: .init(bundle: bundle, lastCap: Self.lastCap(), isDirectory: Self.isDirectory))
+        let lastCap = Self.lastCap()
+        let plan = try SpawnPlan.build(spec, host: .init(bundle: bundle, lastCap: lastCap, isDirectory: Self.isDirectory))
         guard Self.isDirectory(plan.rootfs) == true else {
             throw .invalidSpec(field: "root.path", reason: "\(plan.rootfs) is not a directory")
         }
@@ -86,7 +87,7 @@ public struct Runtime: Sendable {
         defer { if cleanup { cgroups.remove(cgroupDir) } }
 
         let created = WallClock.rfc3339()
-        var spawner = Spawner(plan: plan, joinFDs: joinFDs, cgroupFD: cgroupFD, execFifoFD: fifoFD, seccomp: seccomp,
+        var spawner = Spawner(plan: plan, lastCap: lastCap, joinFDs: joinFDs, cgroupFD: cgroupFD, execFifoFD: fifoFD, seccomp: seccomp,
                               preserveFDs: preserveFDs, consoleSocketFD: consoleSocketFD)
         if spec.hooks?.prestart?.isEmpty == false || spec.hooks?.createRuntime?.isEmpty == false {
             spawner.beforePivot = { (pid: Int32) throws(RuntimeError) in

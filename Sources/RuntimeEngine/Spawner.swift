@@ -10,6 +10,8 @@ import Seccomp
 /// report into a `RuntimeError`.
 struct Spawner {
     var plan: SpawnPlan
+    /// The kernel's highest capability number, as the plan was built with.
+    var lastCap: Int
     var joinFDs: [Int32] = []
     var cgroupFD: Int32 = -1
     var execFifoFD: Int32 = -1
@@ -23,7 +25,7 @@ struct Spawner {
     /// The pid of the process (waiting on the FIFO, or for exec already running) and a pidfd of it.
     func spawn() throws(RuntimeError) -> (pid: Int32, pidfd: Int32) {
         let cPlan = CSpawnPlan(plan, joinFDs: joinFDs, cgroupFD: cgroupFD, execFifoFD: execFifoFD,
-                               lastCap: Int32(Runtime.lastCap()),
+                               lastCap: Int32(lastCap),
                                seccomp: (UnsafeRawPointer(seccomp?.bytes), seccomp?.instructionCount ?? 0, seccomp?.flags ?? 0),
                                preserveFDs: preserveFDs)
         let trampoline = cs_trampoline_fd()

@@ -34,7 +34,7 @@ struct Exec: ParsableCommand {
             let (pid, pidfd) = try runtime.exec(id: id, process: process, preserveFDs: preserveFds, consoleSocketFD: console.childFD)
             if pidfd >= 0 { close(pidfd) }
             if let pidFile {
-                do { try AtomicFile.write(Array("\(pid)".utf8), to: pidFile) } catch { throw Report.failure("pid file: \(error)", global) }
+                do { try AtomicFile.write(Array("\(pid)".utf8), to: pidFile, durable: false) } catch { throw Report.failure("pid file: \(error)", global) }
             }
             if detach { return 0 }
             return console.copyUntilExit(pid: pid, runtime: runtime) ?? runtime.wait(pid: pid)

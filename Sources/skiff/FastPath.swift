@@ -9,14 +9,14 @@ import ArgumentParser
 enum FastPath {
     /// The exit status, or nil when the full parser must run.
     static func run(_ arguments: [String]) -> Int32? {
-        guard var parsed = parse(arguments) else { return nil }
-        let context = RuntimeContext(root: parsed.take("--root") ?? "/run/skiff/runtime",
-                                     log: Log(path: parsed.take("--log"), json: parsed.take("--log-format") == "json"))
+        guard let parsed = parse(arguments) else { return nil }
+        let context = RuntimeContext(root: parsed.value("--root") ?? "/run/skiff/runtime",
+                                     log: Log(path: parsed.value("--log"), json: parsed.value("--log-format") == "json"))
         do {
             switch (parsed.verb, parsed.positionals.count) {
             case ("create", 1):
-                try Create.execute(context, id: parsed.positionals[0], bundle: parsed.take("--bundle") ?? ".",
-                                   pidFile: parsed.take("--pid-file"), consoleSocket: parsed.take("--console-socket"))
+                try Create.execute(context, id: parsed.positionals[0], bundle: parsed.value("--bundle") ?? ".",
+                                   pidFile: parsed.value("--pid-file"), consoleSocket: parsed.value("--console-socket"))
             case ("start", 1): try Start.execute(context, id: parsed.positionals[0])
             case ("state", 1): try State.execute(context, id: parsed.positionals[0])
             case ("delete", 1): try Delete.execute(context, id: parsed.positionals[0], force: parsed.flags.contains("--force"))
@@ -39,7 +39,7 @@ enum FastPath {
         var flags: Set<String> = []
         var positionals: [String] = []
 
-        mutating func take(_ name: String) -> String? { values[name] }
+        func value(_ name: String) -> String? { values[name] }
     }
 
     static let globalValues: Set<String> = ["--root", "--log", "--log-format"]

@@ -102,8 +102,9 @@ struct Run: ParsableCommand {
     @Option(help: "Unix socket to send the terminal's master fd to.") var consoleSocket: String?
 
     func run() throws {
-        let console = try Console.make(socketPath: consoleSocket, terminal: Runtime.terminalRequested(bundle: bundle),
-                                       detach: detach, global.context())
+        // Only a foreground run without a socket needs to know: it then proxies the terminal.
+        let terminal = !detach && consoleSocket == nil && Runtime.terminalRequested(bundle: bundle)
+        let console = try Console.make(socketPath: consoleSocket, terminal: terminal, detach: detach, global.context())
         defer { console.close() }
         let status: Int32 = try global.run { runtime in
             let created = try runtime.create(id: id, bundle: bundle, pidFile: pidFile, preserveFDs: preserveFds,
