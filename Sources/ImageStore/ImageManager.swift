@@ -1,4 +1,5 @@
 import FoundationEssentials
+import LinuxKit
 import OCI
 
 /// Pulls, lists and removes images: the logic behind CRI's ImageService. A pull resolves the
@@ -96,7 +97,8 @@ public actor ImageManager {
                 group.addTask {
                     if snapshots.contains(chainIDs[i]) { return }
                     try await client.fetchBlob(reference, layers[i], into: content, credentials: credentials)
-                    try snapshots.unpack(blob: content.path(of: layers[i].digest), diffID: diffIDs[i], chainID: chainIDs[i])
+                    let blob = content.path(of: layers[i].digest)
+                    _ = try await OffPool.run { try snapshots.unpack(blob: blob, diffID: diffIDs[i], chainID: chainIDs[i]) }
                 }
             }
             while next < min(parallelLayers, layers.count) { start() }

@@ -57,6 +57,20 @@ struct Daemon {
             logger.info("shutting down", metadata: ["signal": "\(signal)"])
             server.beginGracefulShutdown()
         }
+        // The registry client's connection pool must be shut down before it is released (in a
+        // debug build async-http-client traps otherwise), whether serving ends well or not.
+        do {
+            try await serve(server, socketPath: socketPath, config: config)
+        } catch {
+            await registries.shutdown()
+            throw error
+        }
+        await registries.shutdown()
+        withExtendedLifetime(signals) {}
+        logger.info("stopped")
+    }
+
+    private func serve(_ server: GRPCServer<HTTP2ServerTransport.Posix>, socketPath: String, config: SkiffConfiguration) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await server.serve() }
             group.addTask {
@@ -70,8 +84,6 @@ struct Daemon {
             }
             try await group.waitForAll()
         }
-        withExtendedLifetime(signals) {}
-        logger.info("stopped")
     }
 
     private func parent(of path: String) -> String {

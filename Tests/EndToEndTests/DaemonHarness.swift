@@ -123,10 +123,13 @@ final class DaemonHarness: @unchecked Sendable {
         return exitStatus ?? -1
     }
 
+    /// Everything the daemon has logged so far.
+    var log: String { (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? "" }
+
     /// Stops the daemon and returns everything it logged.
     func stopAndCollectLog() -> String {
         stop()
-        return (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? ""
+        return log
     }
 
     func withClient<T: Sendable>(_ body: (CRIClient) async throws -> T) async throws -> T {

@@ -11,13 +11,13 @@ import Testing
         var st = stat()
         #expect(lstat(daemon.socket, &st) == 0)
         #expect(st.st_mode & 0o777 == 0o660)
-        #expect(daemon.stop(signal: SIGTERM) == 0)
+        #expect(daemon.stop(signal: SIGTERM) == 0, "\(daemon.log)")
         #expect(!FileManager.default.fileExists(atPath: daemon.socket))
     }
 
     @Test func sigintAlsoStopsGracefully() async throws {
         let daemon = try await DaemonHarness()
-        #expect(daemon.stop(signal: SIGINT) == 0)
+        #expect(daemon.stop(signal: SIGINT) == 0, "\(daemon.log)")
         #expect(!FileManager.default.fileExists(atPath: daemon.socket))
     }
 

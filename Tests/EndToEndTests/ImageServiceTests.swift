@@ -10,7 +10,7 @@ struct ImageServiceTests {
     func spec(_ image: String) -> Runtime_V1_ImageSpec { .with { $0.image = image } }
 
     @Test func pullListStatusAndRemove() async throws {
-        let registry = try TestRegistry()
+        let registry = try await TestRegistry.start()
         let daemon = try await DaemonHarness()
         let busybox = "\(registry.host)/busybox"
         try await daemon.withClient { cri in
@@ -41,7 +41,7 @@ struct ImageServiceTests {
     }
 
     @Test func errorsCarryTheirCodes() async throws {
-        let registry = try TestRegistry(auth: "htpasswd")
+        let registry = try await TestRegistry.start(auth: "htpasswd")
         let daemon = try await DaemonHarness()
         try await daemon.withClient { cri in
             func code(_ request: Runtime_V1_PullImageRequest) async -> RPCError.Code? {

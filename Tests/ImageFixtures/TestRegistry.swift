@@ -58,6 +58,12 @@ public final class TestRegistry: @unchecked Sendable {
         }
     }
 
+    /// Starts one without blocking the test's cooperative thread (building the images, starting
+    /// the registry and pushing take seconds; blocked pool threads starve every other test).
+    public static func start(auth: String? = nil) async throws -> TestRegistry {
+        try await OffPool.run { try TestRegistry(auth: auth) }
+    }
+
     public func stop() {
         _ = try? ChildProcess.run(TestImages.fixtures + "/registry.sh", ["stop", dir], timeout: 30)
     }

@@ -9,7 +9,7 @@ import Testing
 @Suite(.serialized, .enabled(if: getuid() == 0, "unpacking sets owners and device nodes"))
 struct ImageManagerTests {
     @Test func aPulledImageIsRecordedFoundByEveryNameAndSurvivesARestart() async throws {
-        let registry = try TestRegistry()
+        let registry = try await TestRegistry.start()
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("skiff-images-\(UUID().uuidString.prefix(8))").path
         defer { try? FileManager.default.removeItem(atPath: root) }
         let client = RegistryClient()
@@ -48,7 +48,7 @@ struct ImageManagerTests {
     }
 
     @Test func aBadReferenceAndAMissingImageFailClearly() async throws {
-        let registry = try TestRegistry()
+        let registry = try await TestRegistry.start()
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("skiff-images-\(UUID().uuidString.prefix(8))").path
         defer { try? FileManager.default.removeItem(atPath: root) }
         let client = RegistryClient()

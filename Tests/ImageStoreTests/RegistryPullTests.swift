@@ -13,7 +13,7 @@ import Testing
     }
 
     @Test func anImageIsResolvedAndItsBlobsVerifiedIntoTheStore() async throws {
-        let registry = try TestRegistry()
+        let registry = try await TestRegistry.start()
         let client = RegistryClient()
         defer { Task { await client.shutdown() } }
         let store = scratchStore()
@@ -38,7 +38,7 @@ import Testing
     }
 
     @Test func anIndexGivesTheRequestedPlatformOrSaysWhichItHas() async throws {
-        let registry = try TestRegistry()
+        let registry = try await TestRegistry.start()
         let client = RegistryClient()
         defer { Task { await client.shutdown() } }
         let reference = try ImageReference(parsing: "\(registry.host)/multiarch:latest")
@@ -57,7 +57,7 @@ import Testing
     }
 
     @Test func basicAuthNeedsTheRightPassword() async throws {
-        let registry = try TestRegistry(auth: "htpasswd")
+        let registry = try await TestRegistry.start(auth: "htpasswd")
         let client = RegistryClient()
         defer { Task { await client.shutdown() } }
         let reference = try ImageReference(parsing: "\(registry.host)/busybox")
@@ -73,7 +73,7 @@ import Testing
     }
 
     @Test func bearerTokensComeFromTheRealmTheRegistryNames() async throws {
-        let registry = try TestRegistry(auth: "token")
+        let registry = try await TestRegistry.start(auth: "token")
         let client = RegistryClient()
         defer { Task { await client.shutdown() } }
         let store = scratchStore()
