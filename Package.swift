@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         // Generated protobuf + grpc-swift-2 code for CRI v1 (see Scripts/gen-protos.sh).
@@ -64,6 +65,7 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
         .target(name: "PodNetwork", dependencies: ["SkiffConfig"]),
@@ -71,7 +73,7 @@ let package = Package(
         .target(
             name: "CRIServer",
             dependencies: [
-                "CRIAPI", "SkiffConfig", "ImageStore", "PodManager", "LinuxKit",
+                "CRIAPI", "SkiffConfig", "ImageStore", "PodManager", "LinuxKit", "OCI",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
             ]

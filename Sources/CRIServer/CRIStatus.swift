@@ -26,7 +26,7 @@ public enum CRIStatus {
         case let error as ImageError:
             switch error {
             case .invalidReference: return RPCError(code: .invalidArgument, message: error.description)
-            case .badImage: return RPCError(code: .failedPrecondition, message: error.description)
+            case .badImage, .inUse: return RPCError(code: .failedPrecondition, message: error.description)
             case .store: return RPCError(code: .internalError, message: error.description)
             }
         case let error as RegistryError:
@@ -49,7 +49,7 @@ public enum CRIStatus {
         switch error {
         case .unauthorized: .unauthenticated
         case .notFound, .noMatchingPlatform: .notFound
-        case .schema1, .unsupportedMediaType: .failedPrecondition
+        case .schema1, .unsupportedMediaType, .configuration: .failedPrecondition
         case .badCredentials: .invalidArgument
         case .digestMismatch: .dataLoss
         case .badResponse, .transport: .unavailable

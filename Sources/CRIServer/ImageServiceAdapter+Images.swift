@@ -2,6 +2,7 @@ import CRIAPI
 import FoundationEssentials
 import GRPCCore
 import ImageStore
+import OCI
 import PodManager
 
 /// PullImage, ImageStatus, ListImages and RemoveImage over `ImageManager`.
@@ -9,8 +10,10 @@ extension ImageServiceAdapter {
     public func pullImage(request: Runtime_V1_PullImageRequest, context: ServerContext) async throws -> Runtime_V1_PullImageResponse {
         try await CRIStatus.serving("PullImage", logger: logger) {
             let name = try Self.required(request.image.image)
-            let record = try await images.pull(name, credentials: try Self.credentials(request.hasAuth ? request.auth : nil))
-            logger.info("pulled image", metadata: ["image": "\(name)", "id": "\(record.id)"])
+            let platform = try Self.platform(request.image.annotations[Self.platformAnnotation])
+            let record = try await images.pull(name, credentials: try Self.credentials(request.hasAuth ? request.auth : nil),
+                                               platform: platform)
+            logger.info("pulled image", metadata: ["image": "\(name)", "id": "\(record.id)", "platform": "\(platform)"])
             return .with { $0.imageRef = record.id }
         }
     }
@@ -38,12 +41,23 @@ extension ImageServiceAdapter {
     /// Idempotent: removing an absent image succeeds.
     public func removeImage(request: Runtime_V1_RemoveImageRequest, context: ServerContext) async throws -> Runtime_V1_RemoveImageResponse {
         try await CRIStatus.serving("RemoveImage", logger: logger) {
-            await images.remove(try Self.required(request.image.image))
+            try await images.remove(try Self.required(request.image.image))
             return Runtime_V1_RemoveImageResponse()
         }
     }
 
     // MARK: translation
+
+    /// CRI has no platform field; this image annotation (set by `skiffctl pull --platform`)
+    /// asks for another platform than the node's.
+    public static let platformAnnotation = "io.skiff.image.platform"
+
+    static func platform(_ text: String?) throws -> Platform {
+        guard let text, !text.isEmpty else { return ImageManager.defaultPlatform }
+        do { return try Platform(parsing: text) } catch {
+            throw PodManagerError.invalidArgument(field: "image.annotations[\(platformAnnotation)]", reason: error.reason)
+        }
+    }
 
     static func required(_ image: String) throws -> String {
         guard !image.isEmpty else { throw PodManagerError.invalidArgument(field: "image.image", reason: "required") }

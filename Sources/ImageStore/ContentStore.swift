@@ -54,9 +54,26 @@ public struct ContentStore: Sendable {
         }
         // The pid and a counter in the name: concurrent ingests of one blob never share a file.
         let temp = "\(ingestDir)/\(Digest.hex(descriptor.digest)).\(getpid()).\(Ingest.nextSerial())"
-        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        let resumed = adoptPartial(of: descriptor.digest, as: temp)
+        let fd = open(temp, (resumed ? O_RDWR : O_WRONLY | O_CREAT | O_EXCL) | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw .system(SystemError("open", path: temp)) }
-        return Ingest(descriptor: descriptor, fd: fd, temp: temp, target: target)
+        let ingest = Ingest(descriptor: descriptor, fd: fd, temp: temp, target: target)
+        if resumed { try ingest.rehash() }
+        return ingest
+    }
+
+    /// Takes over what an interrupted download of `digest` left (`<hex>.partial`, or the file of
+    /// a process that died) by renaming it to `temp`. A rename is atomic, so two pulls never
+    /// continue the same file.
+    func adoptPartial(of digest: String, as temp: String) -> Bool {
+        let hex = Digest.hex(digest)
+        if rename("\(ingestDir)/\(hex).partial", temp) == 0 { return true }
+        for name in FileSystem.directoryEntries(ingestDir) where name.hasPrefix(hex + ".") {
+            let parts = name.split(separator: ".")
+            guard parts.count == 3, let pid = Int32(parts[1]), pid != getpid(), kill(pid, 0) != 0 else { continue }
+            if rename("\(ingestDir)/\(name)", temp) == 0 { return true }
+        }
+        return false
     }
 
     /// Removes a blob (garbage collection); absent is fine.
@@ -65,20 +82,32 @@ public struct ContentStore: Sendable {
         unlink(path(of: digest))
     }
 
-    /// Ingest files of processes that no longer run: what an interrupted pull left. A new pull
-    /// of the blob starts over.
+    /// Every verified blob's digest.
+    public func digests() -> [String] {
+        FileSystem.directoryEntries(blobs).flatMap { algorithm in
+            FileSystem.directoryEntries(blobs + "/" + algorithm).map { algorithm + ":" + $0 }.filter(Digest.isValid)
+        }
+    }
+
+    /// Partial downloads: what interrupted pulls left for the next pull to continue.
+    public func partials() -> [String] {
+        FileSystem.directoryEntries(ingestDir).filter { !$0.hasPrefix(".") }.map { ingestDir + "/" + $0 }
+    }
+
+    /// Drops partial downloads nobody is writing (garbage collection): suspended ones and those
+    /// of processes that no longer run.
     public func removeStaleIngests() {
         for name in FileSystem.directoryEntries(ingestDir) {
             let parts = name.split(separator: ".")
-            guard parts.count == 3, let pid = Int32(parts[1]) else { continue }
-            if pid == getpid() || kill(pid, 0) == 0 { continue }
+            if parts.count == 3, let pid = Int32(parts[1]), pid == getpid() || kill(pid, 0) == 0 { continue }
             unlink("\(ingestDir)/\(name)")
         }
     }
 }
 
-/// One blob being written. Call `write` with the body as it arrives, then `commit`; on any error
-/// (or if dropped without a commit) the partial file is removed.
+/// One blob being written. Call `write` with the body as it arrives, then `commit`. On a
+/// verification error (or if dropped without a commit) the partial file is removed; `suspend`
+/// keeps it for a later download to continue. `written` is where that download starts.
 public final class Ingest {
     public let descriptor: Descriptor
     private var fd: Int32
@@ -173,6 +202,42 @@ public final class Ingest {
             unlink(temp)
             throw .system(error)
         }
+    }
+
+    /// Hashes and counts what an adopted partial file already holds; one longer than the blob
+    /// can only be wrong and starts over.
+    func rehash() throws(ContentError) {
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0, errno == EINTR { continue }
+            guard n >= 0 else { let error = SystemError("read", path: temp); abort(); throw .system(error) }
+            if n == 0 { break }
+            buffer.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[..<n])) }
+            written += Int64(n)
+            if written > descriptor.size { try restart(); return }
+        }
+    }
+
+    /// Starts the blob over from byte 0 (the server ignored a `Range` request).
+    public func restart() throws(ContentError) {
+        guard fd >= 0 else { throw .aborted(descriptor.digest) }
+        guard ftruncate(fd, 0) == 0, lseek(fd, 0, SEEK_SET) == 0 else {
+            let error = SystemError("truncate", path: temp)
+            abort()
+            throw .system(error)
+        }
+        hasher = descriptor.digest.hasPrefix("sha512:") ? .sha512(SHA512()) : .sha256(SHA256())
+        written = 0
+    }
+
+    /// Keeps the bytes so far as `<hex>.partial`, for the next download of this blob to continue.
+    public func suspend() {
+        guard fd >= 0 else { return }
+        close(fd)
+        fd = -1
+        let partial = String(temp[..<temp.lastIndex(of: "/")!]) + "/" + Digest.hex(descriptor.digest) + ".partial"
+        if written == 0 || rename(temp, partial) != 0 { unlink(temp) }
     }
 
     /// Drops the partial blob.

@@ -15,6 +15,11 @@ public actor ImageManager {
     let parallelLayers: Int
     var records: ImageRecords
     var inflight: [String: Task<ImageRecord, any Error>] = [:]
+    /// A running garbage collection; pulls wait for it, so it never removes what they fetch.
+    var collecting: Task<GarbageReport, Never>?
+    var garbagePending = false
+    /// Which containers use which image id; `remove` refuses an image in use.
+    var users: @Sendable () async -> [String: [String]] = { [:] }
 
     public static let defaultPlatform = Platform(architecture: "amd64", os: "linux")
 
@@ -25,19 +30,36 @@ public actor ImageManager {
         self.client = client
         self.parallelLayers = max(1, parallelLayers)
         records = ImageRecords(dir: layout.images)
-        content.removeStaleIngests()
+    }
+
+    /// Tells the manager how to learn which containers use an image (the container layer owns that).
+    public func setUsers(_ provider: @escaping @Sendable () async -> [String: [String]]) {
+        users = provider
     }
 
     /// Pulls `image` (any reference form) and returns its record.
     public func pull(_ image: String, credentials: RegistryCredentials? = nil, platform: Platform = defaultPlatform) async throws -> ImageRecord {
         let reference: ImageReference
         do { reference = try ImageReference(parsing: image) } catch { throw ImageError.invalidReference(error.description) }
-        let key = reference.description + " " + platform.os + "/" + platform.architecture
+        let key = reference.description + " " + platform.description
         if let running = inflight[key] { return try await running.value }
+        while let collecting { _ = await collecting.value }
         let task = Task { try await self.download(reference, credentials: credentials, platform: platform) }
         inflight[key] = task
-        defer { inflight[key] = nil }
-        let pulled = try await task.value
+        // The record is saved before the pull stops counting as in flight: a collection that
+        // waited for it must see the image it fetched.
+        let outcome: Result<ImageRecord, any Error>
+        switch await task.result {
+        case .success(let pulled): outcome = Result { try record(pulled) }
+        case .failure(let error): outcome = .failure(error)
+        }
+        inflight[key] = nil
+        await runPendingCollection()
+        return try outcome.get()
+    }
+
+    /// Merges a pulled image into its record (tags and digests add up) and saves it.
+    private func record(_ pulled: ImageRecord) throws -> ImageRecord {
         var record = records.byID[pulled.id] ?? pulled
         record.repoTags = Array(Set(record.repoTags + pulled.repoTags)).sorted()
         record.repoDigests = Array(Set(record.repoDigests + pulled.repoDigests)).sorted()
@@ -53,11 +75,16 @@ public actor ImageManager {
         return records.byID.values.sorted { $0.id < $1.id }
     }
 
-    /// Removes the image `image` names, with all its tags. An image that is not there is not an
-    /// error (CRI: RemoveImage is idempotent). Blobs and snapshots stay for garbage collection.
-    public func remove(_ image: String) {
+    /// Removes the image `image` names, with all its tags, then collects what no image needs any
+    /// more. An image that is not there is not an error (CRI: RemoveImage is idempotent); one
+    /// that a container uses is refused.
+    public func remove(_ image: String) async throws(ImageError) {
         guard let record = records.find(image) else { return }
+        if let containers = await users()[record.id], !containers.isEmpty {
+            throw .inUse(image, containers: containers.sorted())
+        }
         records.delete(record.id)
+        await collectGarbage()
     }
 
     // MARK: download
@@ -112,12 +139,14 @@ public actor ImageManager {
 public enum ImageError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidReference(String)
     case badImage(String)
+    case inUse(String, containers: [String])
     case store(String)
 
     public var description: String {
         switch self {
         case .invalidReference(let m): m
         case .badImage(let m): "bad image: \(m)"
+        case .inUse(let image, let containers): "image \(image) is in use by container \(containers.joined(separator: ", "))"
         case .store(let m): "image store: \(m)"
         }
     }

@@ -6,24 +6,26 @@ import OCI
 import Synchronization
 
 /// The OCI distribution API, client side: manifests by tag or digest (OCI and Docker schema 2,
-/// images and indexes), blobs streamed into the content store, Basic and Bearer-token auth from
-/// a `WWW-Authenticate` challenge. Loopback and configured insecure hosts speak plain HTTP; all
-/// others HTTPS. Every byte it hands on is checked against a digest first.
+/// images and indexes) and blobs streamed into the content store. Each registry's endpoints come
+/// from `RegistryHosts` (mirrors first, then the server); a request that fails on one endpoint
+/// is tried on the next. Every byte it hands on is checked against a digest first.
 public final class RegistryClient: Sendable {
     let http: HTTPClient
-    let insecureHosts: Set<String>
+    public let hosts: RegistryHosts
+    let authFile: DockerAuthFile?
     /// Bearer tokens by "host repository": reused until the registry refuses one.
-    private let tokens = Mutex<[String: String]>([:])
+    let tokens = Mutex<[String: String]>([:])
 
     public static let manifestAccept = [MediaType.ociIndex, MediaType.ociManifest, MediaType.dockerManifestList,
                                         MediaType.dockerManifest].joined(separator: ", ")
     static let manifestLimit = 4 << 20
 
-    public init(insecureHosts: Set<String> = []) {
+    public init(hosts: RegistryHosts = RegistryHosts(), authFile: DockerAuthFile? = nil) {
         var configuration = HTTPClient.Configuration(redirectConfiguration: .follow(max: 5, allowCycles: false))
         configuration.timeout = .init(connect: .seconds(15), read: .seconds(60))
         http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
-        self.insecureHosts = insecureHosts
+        self.hosts = hosts
+        self.authFile = authFile
     }
 
     public func shutdown() async {
@@ -40,49 +42,104 @@ public final class RegistryClient: Sendable {
     }
 
     /// Resolves `reference` to the image manifest for `platform` (through an index if the
-    /// registry serves one).
+    /// registry serves one). A tag needs an endpoint that may `resolve`; a digest any that may `pull`.
     public func manifest(for reference: ImageReference, platform: Platform, credentials: RegistryCredentials?) async throws(RegistryError) -> Manifest {
-        let first = try await fetchManifest(reference, ref: reference.digest ?? reference.tag ?? ImageReference.defaultTag,
-                                            expected: reference.digest, credentials: credentials)
-        if MediaType.indexes.contains(first.mediaType) {
-            let index: ImageIndex = try decode(first.bytes, what: "index")
-            do { try index.validate() } catch { throw .badResponse("index of \(reference): \(error)") }
-            guard let entry = index.manifest(for: platform) else {
-                let available = index.manifests.compactMap { $0.platform }.map { [$0.os, $0.architecture, $0.variant].compactMap { $0 }.joined(separator: "/") }
-                throw .noMatchingPlatform(reference.description, platform: "\(platform.os)/\(platform.architecture)", available: available)
-            }
-            let chosen = try await fetchManifest(reference, ref: entry.digest, expected: entry.digest, credentials: credentials)
-            guard MediaType.manifests.contains(chosen.mediaType) else {
-                throw .unsupportedMediaType("\(reference): index entry \(entry.digest) is \(chosen.mediaType)")
-            }
-            return Manifest(descriptor: Descriptor(mediaType: chosen.mediaType, digest: entry.digest, size: Int64(chosen.bytes.count)),
-                            manifest: try validManifest(chosen.bytes, reference), resolvedDigest: first.digest)
+        try await onEndpoints(reference, reference.digest == nil ? .resolve : .pull) { endpoint throws(RegistryError) in
+            try await self.manifest(for: reference, platform: platform, at: endpoint, credentials: credentials)
         }
-        return Manifest(descriptor: Descriptor(mediaType: first.mediaType, digest: first.digest, size: Int64(first.bytes.count)),
-                        manifest: try validManifest(first.bytes, reference), resolvedDigest: first.digest)
     }
 
-    /// Downloads a blob into `store` (verified on the way), unless it is there already.
+    /// Downloads a blob into `store` (verified on the way), unless it is there already. A partial
+    /// file that an interrupted pull left is continued with a `Range` request.
     public func fetchBlob(_ reference: ImageReference, _ descriptor: Descriptor, into store: ContentStore,
                           credentials: RegistryCredentials?) async throws(RegistryError) {
         if store.contains(descriptor) { return }
-        let url = baseURL(reference) + "/blobs/" + descriptor.digest
-        let response = try await send(url, accept: nil, reference: reference, credentials: credentials)
-        guard response.status == .ok else { throw statusError(response.status, what: "blob \(descriptor.digest) of \(reference)") }
+        try await onEndpoints(reference, .pull) { endpoint throws(RegistryError) in
+            do throws(RegistryError) {
+                try await self.fetchBlob(reference, descriptor, into: store, at: endpoint, credentials: credentials)
+            } catch {
+                // A continued download may have kept a wrong prefix. The ingest is gone now, so
+                // start over once; a registry that serves wrong bytes fails the same way again.
+                guard case .content(.digestMismatch) = error else { throw error }
+                try await self.fetchBlob(reference, descriptor, into: store, at: endpoint, credentials: credentials)
+            }
+        }
+    }
+
+    // MARK: per endpoint
+
+    /// Runs `body` on each endpoint that has `capability`, in order, until one succeeds; the
+    /// last failure (the upstream server's, when mirrors came first) is the one reported.
+    func onEndpoints<T>(_ reference: ImageReference, _ capability: RegistryEndpoint.Capability,
+                        _ body: (RegistryEndpoint) async throws(RegistryError) -> T) async throws(RegistryError) -> T {
+        let endpoints = try hosts.endpoints(for: reference.domain).filter { $0.capabilities.contains(capability) }
+        var failure = RegistryError.configuration("no endpoint of \(reference.domain) may \(capability.rawValue)")
+        for endpoint in endpoints {
+            do { return try await body(endpoint) } catch { failure = error }
+        }
+        throw failure
+    }
+
+    func manifest(for reference: ImageReference, platform: Platform, at endpoint: RegistryEndpoint,
+                  credentials: RegistryCredentials?) async throws(RegistryError) -> Manifest {
+        let first = try await fetchManifest(reference, ref: reference.digest ?? reference.tag ?? ImageReference.defaultTag,
+                                            expected: reference.digest, at: endpoint, credentials: credentials)
+        guard MediaType.indexes.contains(first.mediaType) else {
+            return Manifest(descriptor: Descriptor(mediaType: first.mediaType, digest: first.digest, size: Int64(first.bytes.count)),
+                            manifest: try validManifest(first.bytes, reference), resolvedDigest: first.digest)
+        }
+        let index: ImageIndex = try decode(first.bytes, what: "index")
+        do { try index.validate() } catch { throw .badResponse("index of \(reference): \(error)") }
+        guard let entry = index.manifest(for: platform) else {
+            let available = index.manifests.compactMap { $0.platform }.map { [$0.os, $0.architecture, $0.variant].compactMap { $0 }.joined(separator: "/") }
+            throw .noMatchingPlatform(reference.description, platform: platform.description, available: available)
+        }
+        let chosen = try await fetchManifest(reference, ref: entry.digest, expected: entry.digest, at: endpoint, credentials: credentials)
+        guard MediaType.manifests.contains(chosen.mediaType) else {
+            throw .unsupportedMediaType("\(reference): index entry \(entry.digest) is \(chosen.mediaType)")
+        }
+        return Manifest(descriptor: Descriptor(mediaType: chosen.mediaType, digest: entry.digest, size: Int64(chosen.bytes.count)),
+                        manifest: try validManifest(chosen.bytes, reference), resolvedDigest: first.digest)
+    }
+
+    func fetchBlob(_ reference: ImageReference, _ descriptor: Descriptor, into store: ContentStore, at endpoint: RegistryEndpoint,
+                   credentials: RegistryCredentials?) async throws(RegistryError) {
+        let ingest: Ingest
+        do { ingest = try store.ingest(descriptor) } catch { throw .content(error) }
+        let resumeAt = ingest.written
+        let url = endpoint.url(repository: reference.path, "blobs/" + descriptor.digest, namespace: reference.domain)
+        let response = try await send(url, accept: nil, range: resumeAt > 0 ? resumeAt : nil, reference: reference,
+                                      at: endpoint, credentials: credentials)
+        let what = "blob \(descriptor.digest) of \(reference)"
         do {
-            let ingest = try store.ingest(descriptor)
+            switch response.status {
+            case .partialContent where resumeAt > 0:
+                guard response.headers.first(name: "content-range")?.hasPrefix("bytes \(resumeAt)-") == true else {
+                    ingest.abort()
+                    throw RegistryError.badResponse("\(what): Content-Range does not continue at byte \(resumeAt)")
+                }
+            case .ok:
+                if resumeAt > 0 { try ingest.restart() }
+            default:
+                ingest.suspend()
+                throw statusError(response.status, what: what)
+            }
             for try await buffer in response.body {
                 try buffer.withUnsafeReadableBytes { try ingest.write($0) }
             }
             try ingest.commit()
+        } catch let error as RegistryError {
+            throw error
         } catch let error as ContentError {
             throw .content(error)
         } catch {
-            throw .transport("blob \(descriptor.digest) of \(reference): \(error)")
+            // The connection broke: keep what arrived for the next attempt to continue.
+            ingest.suspend()
+            throw .transport("\(what): \(error)")
         }
     }
 
-    // MARK: requests
+    // MARK: manifests
 
     struct FetchedManifest {
         var mediaType: String
@@ -90,9 +147,10 @@ public final class RegistryClient: Sendable {
         var bytes: [UInt8]
     }
 
-    func fetchManifest(_ reference: ImageReference, ref: String, expected: String?, credentials: RegistryCredentials?) async throws(RegistryError) -> FetchedManifest {
-        let response = try await send(baseURL(reference) + "/manifests/" + ref, accept: Self.manifestAccept,
-                                      reference: reference, credentials: credentials)
+    func fetchManifest(_ reference: ImageReference, ref: String, expected: String?, at endpoint: RegistryEndpoint,
+                       credentials: RegistryCredentials?) async throws(RegistryError) -> FetchedManifest {
+        let url = endpoint.url(repository: reference.path, "manifests/" + ref, namespace: reference.domain)
+        let response = try await send(url, accept: Self.manifestAccept, reference: reference, at: endpoint, credentials: credentials)
         guard response.status == .ok else { throw statusError(response.status, what: "manifest \(ref) of \(reference.repository)") }
         let bytes: [UInt8]
         do {
@@ -114,81 +172,6 @@ public final class RegistryClient: Sendable {
             throw .unsupportedMediaType("\(reference): manifest type '\(mediaType)'")
         }
         return FetchedManifest(mediaType: mediaType, digest: digest, bytes: bytes)
-    }
-
-    /// One GET, answering the registry's challenge once: Basic with the credentials, or a
-    /// Bearer token from the realm it names.
-    func send(_ url: String, accept: String?, reference: ImageReference, credentials: RegistryCredentials?) async throws(RegistryError) -> HTTPClientResponse {
-        let key = reference.domain + " " + reference.path
-        var authorization = tokens.withLock { $0[key] }.map { "Bearer " + $0 } ?? credentials?.registryToken.map { "Bearer " + $0 }
-        for attempt in 0..<2 {
-            var request = HTTPClientRequest(url: url)
-            if let accept { request.headers.add(name: "Accept", value: accept) }
-            if let authorization { request.headers.add(name: "Authorization", value: authorization) }
-            let response: HTTPClientResponse
-            do {
-                response = try await http.execute(request, timeout: .seconds(120))
-            } catch {
-                throw .transport("\(reference.domain): \(error)")
-            }
-            guard response.status == .unauthorized, attempt == 0 else {
-                if response.status == .unauthorized { throw .unauthorized("\(reference.repository): the registry refused the credentials") }
-                return response
-            }
-            guard let header = response.headers.first(name: "www-authenticate"), let challenge = AuthChallenge(header: header) else {
-                throw .unauthorized("\(reference.repository): 401 without a WWW-Authenticate challenge")
-            }
-            switch challenge.scheme {
-            case "basic":
-                guard let basic = credentials?.basicHeader else { throw .unauthorized("\(reference.repository): the registry needs a username and password") }
-                authorization = basic
-            case "bearer":
-                let token = try await fetchToken(challenge, reference: reference, credentials: credentials)
-                tokens.withLock { $0[key] = token }
-                authorization = "Bearer " + token
-            default:
-                throw .unauthorized("\(reference.repository): unsupported auth scheme '\(challenge.scheme)'")
-            }
-        }
-        throw .unauthorized(reference.repository)
-    }
-
-    func fetchToken(_ challenge: AuthChallenge, reference: ImageReference, credentials: RegistryCredentials?) async throws(RegistryError) -> String {
-        guard let realm = challenge.parameters["realm"], realm.hasPrefix("http://") || realm.hasPrefix("https://") else {
-            throw .unauthorized("\(reference.repository): the Bearer challenge has no usable realm")
-        }
-        var query = [("scope", challenge.parameters["scope"] ?? "repository:\(reference.path):pull")]
-        if let service = challenge.parameters["service"] { query.insert(("service", service), at: 0) }
-        var request = HTTPClientRequest(url: realm + (realm.contains("?") ? "&" : "?")
-            + query.map { "\($0.0)=\(Self.percentEncoded($0.1))" }.joined(separator: "&"))
-        if let basic = credentials?.basicHeader { request.headers.add(name: "Authorization", value: basic) }
-        do {
-            let response = try await http.execute(request, timeout: .seconds(30))
-            guard response.status == .ok else {
-                throw RegistryError.unauthorized("\(reference.repository): the token service answered \(response.status.code)")
-            }
-            let body = Array(buffer: try await response.body.collect(upTo: 1 << 20))
-            guard let token = try JSONDecoder().decode(TokenResponse.self, from: Data(body)).value else {
-                throw RegistryError.unauthorized("\(reference.repository): the token service sent no token")
-            }
-            return token
-        } catch let error as RegistryError {
-            throw error
-        } catch {
-            throw .transport("token from \(realm): \(error)")
-        }
-    }
-
-    // MARK: helpers
-
-    /// `http(s)://host/v2/<path>`: plain HTTP for loopback and hosts configured as insecure.
-    func baseURL(_ reference: ImageReference) -> String {
-        let host = reference.domain == ImageReference.defaultDomain ? "registry-1.docker.io" : reference.domain
-        let hostOnly = host.hasPrefix("[") ? String(host[..<(host.firstIndex(of: "]").map { host.index(after: $0) } ?? host.endIndex)])
-                                            : String(host.split(separator: ":").first ?? "")
-        let plain = insecureHosts.contains(reference.domain) || ["localhost", "127.0.0.1", "[::1]"].contains(hostOnly)
-            || hostOnly.hasPrefix("127.")
-        return (plain ? "http://" : "https://") + host + "/v2/" + reference.path
     }
 
     func validManifest(_ bytes: [UInt8], _ reference: ImageReference) throws(RegistryError) -> ImageManifest {
@@ -221,32 +204,4 @@ public final class RegistryClient: Sendable {
 
 struct MediaTypeProbe: Decodable {
     var mediaType: String?
-}
-
-public enum RegistryError: Error, Equatable, Sendable, CustomStringConvertible {
-    case unauthorized(String)
-    case notFound(String)
-    case schema1(String)
-    case unsupportedMediaType(String)
-    case noMatchingPlatform(String, platform: String, available: [String])
-    case digestMismatch(what: String, expected: String, actual: String)
-    case badResponse(String)
-    case badCredentials(String)
-    case transport(String)
-    case content(ContentError)
-
-    public var description: String {
-        switch self {
-        case .unauthorized(let m): "unauthorized: \(m)"
-        case .notFound(let m): "not found: \(m)"
-        case .schema1(let r): "\(r): Docker schema 1 manifests are not supported (re-push the image with a current client)"
-        case .unsupportedMediaType(let m): "unsupported media type: \(m)"
-        case .noMatchingPlatform(let r, let p, let available): "\(r) has no image for \(p) (it has \(available.joined(separator: ", ")))"
-        case .digestMismatch(let what, let expected, let actual): "\(what) does not match its digest: expected \(expected), got \(actual)"
-        case .badResponse(let m): "bad registry response: \(m)"
-        case .badCredentials(let m): "bad credentials: \(m)"
-        case .transport(let m): "registry unreachable: \(m)"
-        case .content(let e): e.description
-        }
-    }
 }

@@ -63,6 +63,19 @@ public struct Snapshots: Sendable {
         return UnpackStats(entries: Int(result.entries), whiteouts: Int(result.whiteouts))
     }
 
+    /// Chain ids of the snapshots present (all sha256).
+    public func chainIDs() -> [String] {
+        FileSystem.directoryEntries(root).filter { !$0.hasPrefix(".") }.map { "sha256:" + $0 }.filter(Digest.isValid)
+    }
+
+    /// Unpack directories of processes that no longer run.
+    public func removeStaleUnpacks() {
+        for name in FileSystem.directoryEntries(root) where name.hasPrefix(".unpack-") {
+            guard let pid = Int32(name.dropFirst(8).prefix { $0 != "-" }), pid != getpid(), kill(pid, 0) != 0 else { continue }
+            try? FileSystem.removeTree(root + "/" + name)
+        }
+    }
+
     public func remove(_ chainID: String) {
         guard Digest.isValid(chainID) else { return }
         try? FileSystem.removeTree(path(of: chainID))

@@ -39,6 +39,21 @@ public struct Platform: Codable, Hashable, Sendable {
     }
 }
 
+extension Platform: CustomStringConvertible {
+    /// `os/architecture[/variant]`, as `--platform` flags write it.
+    public var description: String { [os, architecture, variant].compactMap { $0 }.joined(separator: "/") }
+
+    /// Parses `os/architecture[/variant]`; each part is lowercase letters, digits and `_`.
+    public init(parsing text: String) throws(ImageSpecError) {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        let valid = parts.allSatisfy { !$0.isEmpty && $0.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F } }
+        guard (2...3).contains(parts.count), valid else {
+            throw ImageSpecError(field: "platform", reason: "'\(text)' is not os/architecture[/variant] in lowercase")
+        }
+        self.init(architecture: parts[1], os: parts[0], variant: parts.count == 3 ? parts[2] : nil)
+    }
+}
+
 public struct Descriptor: Codable, Hashable, Sendable {
     public var mediaType: String
     public var digest: String

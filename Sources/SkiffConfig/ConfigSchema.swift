@@ -18,7 +18,7 @@ struct ValueError: Error {
 }
 
 enum ConfigSchema {
-    static let sections = ["grpc", "cni", "runtime"]
+    static let sections = ["grpc", "cni", "runtime", "images"]
 
     static let keys: [ConfigKey] = [
         ConfigKey(section: "", name: "version", doc: "Format version of this file.",
@@ -54,6 +54,17 @@ enum ConfigSchema {
         ConfigKey(section: "runtime", name: "cgroup_driver", doc: "Only cgroupfs: Skiff writes cgroup v2 itself.",
                   apply: { c, v throws(ValueError) in c.runtime.cgroupDriver = try oneOf(v, ["cgroupfs"]) },
                   render: { quote($0.runtime.cgroupDriver) }),
+        ConfigKey(section: "images", name: "registry_config_path",
+                  doc: "Per-registry hosts.toml directories (<dir>/<host>/hosts.toml), as containerd's config_path.",
+                  apply: { c, v throws(ValueError) in c.images.registryConfigPath = try absolutePath(v, allowEmpty: true) },
+                  render: { quote($0.images.registryConfigPath) }),
+        ConfigKey(section: "images", name: "auth_file",
+                  doc: "Docker-style config.json with registry credentials; empty means none.",
+                  apply: { c, v throws(ValueError) in c.images.authFile = try absolutePath(v, allowEmpty: true) },
+                  render: { quote($0.images.authFile) }),
+        ConfigKey(section: "images", name: "parallel_layers", doc: "Layers downloaded at the same time per pull.",
+                  apply: { c, v throws(ValueError) in c.images.parallelLayers = try integer(v, in: 1...16) },
+                  render: { String($0.images.parallelLayers) }),
     ]
 
     static func key(section: String, name: String) -> ConfigKey? {

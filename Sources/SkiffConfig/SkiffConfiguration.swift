@@ -10,6 +10,7 @@ public struct SkiffConfiguration: Equatable, Sendable {
     public var grpc = GRPC()
     public var cni = CNI()
     public var runtime = Runtime()
+    public var images = Images()
 
     public struct GRPC: Equatable, Sendable {
         /// The CRI socket. Empty means `<state>/skiff.sock`.
@@ -32,6 +33,15 @@ public struct SkiffConfiguration: Equatable, Sendable {
         public var cgroupDriver = "cgroupfs"
     }
 
+    public struct Images: Equatable, Sendable {
+        /// Per-registry settings in containerd's layout: `<dir>/<host>/hosts.toml`.
+        public var registryConfigPath = "/etc/skiff/certs.d"
+        /// A docker-style `config.json` whose `auths` are used when a pull brings no credentials.
+        public var authFile = ""
+        /// How many layers of one pull download at the same time.
+        public var parallelLayers: Int64 = 3
+    }
+
     public init() {}
 
     /// The socket path with the default filled in.
@@ -46,7 +56,7 @@ public struct SkiffConfiguration: Equatable, Sendable {
 // Encoded with the same key names as the TOML file, for `Status` verbose info.
 extension SkiffConfiguration: Encodable {
     enum CodingKeys: String, CodingKey {
-        case root, state, logLevel = "log_level", grpc, cni, runtime
+        case root, state, logLevel = "log_level", grpc, cni, runtime, images
     }
 }
 
@@ -65,5 +75,11 @@ extension SkiffConfiguration.CNI: Encodable {
 extension SkiffConfiguration.Runtime: Encodable {
     enum CodingKeys: String, CodingKey {
         case cgroupDriver = "cgroup_driver"
+    }
+}
+
+extension SkiffConfiguration.Images: Encodable {
+    enum CodingKeys: String, CodingKey {
+        case registryConfigPath = "registry_config_path", authFile = "auth_file", parallelLayers = "parallel_layers"
     }
 }

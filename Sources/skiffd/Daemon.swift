@@ -43,8 +43,9 @@ struct Daemon {
         transportConfig.rpc.maxRequestPayloadSize = Int(config.grpc.maxMessageSize)
         let node = NodeState(config: config)
         let layout = ImageStoreLayout(root: config.imageStoreRoot)
-        let registries = RegistryClient()
-        let images = ImageManager(layout: layout, client: registries)
+        let registries = RegistryClient(hosts: RegistryHosts(configDir: config.images.registryConfigPath),
+                                        authFile: config.images.authFile.isEmpty ? nil : DockerAuthFile(path: config.images.authFile))
+        let images = ImageManager(layout: layout, client: registries, parallelLayers: Int(config.images.parallelLayers))
         let server = GRPCServer(
             transport: .http2NIOPosix(listeningSocketDescriptor: Int(fd), transportSecurity: .plaintext,
                                       config: transportConfig),
