@@ -6,6 +6,12 @@ public struct GarbageReport: Equatable, Sendable {
     public var snapshots = 0
     /// True when pulls were running and the collection was left for later.
     public var deferred = false
+
+    public init(blobs: Int = 0, snapshots: Int = 0, deferred: Bool = false) {
+        self.blobs = blobs
+        self.snapshots = snapshots
+        self.deferred = deferred
+    }
 }
 
 /// Garbage collection: blobs and snapshots that no image record names, partial downloads and

@@ -23,6 +23,10 @@ public final class RegistryClient: Sendable {
     public init(hosts: RegistryHosts = RegistryHosts(), authFile: DockerAuthFile? = nil) {
         var configuration = HTTPClient.Configuration(redirectConfiguration: .follow(max: 5, allowCycles: false))
         configuration.timeout = .init(connect: .seconds(15), read: .seconds(60))
+        // A refused connection or a failed TLS handshake fails the request at once instead of
+        // being retried until the connect timeout: the next endpoint (mirror, then upstream) is
+        // the retry, and the kubelet retries a failed pull with its own back-off.
+        configuration.connectionPool.retryConnectionEstablishment = false
         http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
         self.hosts = hosts
         self.authFile = authFile

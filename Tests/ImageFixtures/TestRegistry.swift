@@ -33,10 +33,14 @@ public final class TestRegistry: @unchecked Sendable {
     public let dir: String
     public let port: Int
     public var host: String { "127.0.0.1:\(port)" }
+    /// The CA that signed the server certificate of a registry started with `tls`.
+    public var caPath: String { dir + "/tls/ca.crt" }
+    /// The registry's access log (one line per request, with its status).
+    public var logPath: String { dir + "/registry.log" }
 
     struct Failure: Error, CustomStringConvertible { let description: String }
 
-    public init(auth: String? = nil) throws {
+    public init(auth: String? = nil, tls: Bool = false) throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("skiff-registry-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         var started: (port: Int, output: String)?
@@ -45,7 +49,8 @@ public final class TestRegistry: @unchecked Sendable {
         for _ in 0..<5 where started == nil {
             let port = Int.random(in: 20000..<40000)
             let result = try ChildProcess.run(TestImages.fixtures + "/registry.sh",
-                                              ["start", dir, "\(port)"] + (auth.map { ["--auth", $0] } ?? []), timeout: 60)
+                                              ["start", dir, "\(port)"] + (auth.map { ["--auth", $0] } ?? []) + (tls ? ["--tls"] : []),
+                                              timeout: 60)
             if result.status == 0 { started = (port, result.stdout) } else { lastError = result.stderr }
         }
         guard let started else { throw Failure(description: "registry did not start: \(lastError)") }
@@ -60,8 +65,8 @@ public final class TestRegistry: @unchecked Sendable {
 
     /// Starts one without blocking the test's cooperative thread (building the images, starting
     /// the registry and pushing take seconds; blocked pool threads starve every other test).
-    public static func start(auth: String? = nil) async throws -> TestRegistry {
-        try await OffPool.run { try TestRegistry(auth: auth) }
+    public static func start(auth: String? = nil, tls: Bool = false) async throws -> TestRegistry {
+        try await OffPool.run { try TestRegistry(auth: auth, tls: tls) }
     }
 
     public func stop() {

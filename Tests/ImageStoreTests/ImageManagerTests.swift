@@ -41,8 +41,8 @@ struct ImageManagerTests {
         // A new manager (a restarted daemon) reads the records back.
         let restarted = ImageManager(layout: layout, client: client)
         #expect(await restarted.list().count == 2)
-        await restarted.remove("\(registry.host)/layered")
-        await restarted.remove("\(registry.host)/layered")
+        try await restarted.remove("\(registry.host)/layered")
+        try await restarted.remove("\(registry.host)/layered")
         #expect(await restarted.status(a.id) == nil)
         #expect(await ImageManager(layout: layout, client: client).list().map(\.id) == [user.id])
     }

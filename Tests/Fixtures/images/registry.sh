@@ -1,7 +1,7 @@
 #!/bin/bash
 # A private OCI registry on loopback for the image-pull tests.
 #
-#   registry.sh start DIR PORT [--auth htpasswd|token]
+#   registry.sh start DIR PORT [--auth htpasswd|token] [--tls]
 #   registry.sh stop DIR
 #
 # `start` runs Debian's docker-registry (distribution 2.8, package `docker-registry`)
@@ -11,6 +11,9 @@
 #   htpasswd  basic auth against DIR/htpasswd (bcrypt, made by `htpasswd` from apache2-utils)
 #   token     bearer tokens from token-server.py on 127.0.0.1:PORT+1, RS256-signed with a
 #             throw-away key/cert made by `openssl`; the registry trusts that cert only
+#   --tls     HTTPS with a server certificate for 127.0.0.1/localhost signed by a throw-away
+#             CA in DIR/tls/ca.crt (what a hosts.toml `ca` entry points at)
+#   The token server also trades the refresh token `skiff-refresh-token` (OAuth2 POST).
 # `stop` kills exactly the pids that `start` recorded, and only if they still are
 # the processes started for DIR (a pid can be reused after a crash).
 set -euo pipefail
@@ -45,7 +48,7 @@ wait_http() {
     local url=$1 pid=$2 log=$3 code
     for _ in $(seq 100); do
         kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; die "process $pid exited, log above"; }
-        code=$(curl -s -o /dev/null -w '%{http_code}' "$url" || true)
+        code=$(curl -sk -o /dev/null -w '%{http_code}' "$url" || true)
         [ "$code" != 000 ] && return 0
         sleep 0.1
     done
@@ -57,8 +60,21 @@ port_free() {
     [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1/" || true)" = 000 ]
 }
 
+# A CA and a server certificate for 127.0.0.1 and localhost, all under DIR/tls.
+make_tls() {
+    local tls=$1/tls
+    mkdir -p "$tls"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj /CN=skiff-test-ca \
+        -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign \
+        -keyout "$tls/ca.key" -out "$tls/ca.crt" 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout "$tls/server.key" -out "$tls/server.csr" 2>/dev/null
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >"$tls/ext.cnf"
+    openssl x509 -req -in "$tls/server.csr" -CA "$tls/ca.crt" -CAkey "$tls/ca.key" -CAcreateserial -days 3650 \
+        -extfile "$tls/ext.cnf" -out "$tls/server.crt" 2>/dev/null
+}
+
 start() {
-    local dir=$1 port=$2 auth=${3:-none}
+    local dir=$1 port=$2 auth=$3 tls=$4
     command -v docker-registry >/dev/null || die "docker-registry missing (apt-get install docker-registry)"
     mkdir -p "$dir/storage"
     dir=$(cd "$dir" && pwd)  # absolute: the registry resolves paths from its own cwd
@@ -89,6 +105,7 @@ start() {
             -addext keyUsage=digitalSignature -keyout "$dir/token.key" -out "$dir/token.crt" 2>/dev/null
         python3 "$HERE/token-server.py" --port "$tport" --key "$dir/token.key" --cert "$dir/token.crt" \
             --issuer skiff-token-issuer --service skiff-registry --user "$USER_NAME" --password "$PASSWORD" \
+            --refresh-token skiff-refresh-token \
             </dev/null >"$dir/token.log" 2>&1 &
         echo $! >"$dir/token.pid"
         wait_http "http://127.0.0.1:$tport/token" "$!" "$dir/token.log"
@@ -101,6 +118,15 @@ start() {
         ;;
     *) die "unknown auth mode $auth (htpasswd|token)" ;;
     esac
+
+    local tls_yaml="" scheme=http
+    if [ "$tls" = yes ]; then
+        make_tls "$dir"
+        scheme=https
+        tls_yaml="  tls:
+    certificate: $dir/tls/server.crt
+    key: $dir/tls/server.key"
+    fi
 
     # The health check is off: it would only add periodic storage stats to the log.
     cat >"$dir/config.yml" <<EOF
@@ -117,13 +143,14 @@ storage:
 http:
   addr: 127.0.0.1:$port
   secret: skiff-test-only-secret
+$tls_yaml
 $auth_yaml
 EOF
     docker-registry serve "$dir/config.yml" </dev/null >"$dir/registry.log" 2>&1 &
     echo $! >"$dir/registry.pid"
-    wait_http "http://127.0.0.1:$port/v2/" "$!" "$dir/registry.log"
+    wait_http "$scheme://127.0.0.1:$port/v2/" "$!" "$dir/registry.log"
     trap - EXIT
-    echo "registry on 127.0.0.1:$port (auth: $auth), pid $(cat "$dir/registry.pid")"
+    echo "registry on $scheme://127.0.0.1:$port (auth: $auth), pid $(cat "$dir/registry.pid")"
 }
 
 stop() {
@@ -133,14 +160,25 @@ stop() {
     stop_pidfile "$dir/token.pid" "$dir"
 }
 
+usage() { die "usage: registry.sh start DIR PORT [--auth htpasswd|token] [--tls] | stop DIR"; }
+
 case ${1:-} in
 start)
-    [ $# -eq 3 ] || { [ $# -eq 5 ] && [ "$4" = --auth ]; } || die "usage: registry.sh start DIR PORT [--auth htpasswd|token]"
-    start "$2" "$3" "${5:-none}"
+    [ $# -ge 3 ] || usage
+    dir=$2 port=$3 auth=none tls=no
+    shift 3
+    while [ $# -gt 0 ]; do
+        case $1 in
+        --auth) [ $# -ge 2 ] || usage; auth=$2; shift 2 ;;
+        --tls) tls=yes; shift ;;
+        *) usage ;;
+        esac
+    done
+    start "$dir" "$port" "$auth" "$tls"
     ;;
 stop)
-    [ $# -eq 2 ] || die "usage: registry.sh stop DIR"
+    [ $# -eq 2 ] || usage
     stop "$2"
     ;;
-*) die "usage: registry.sh start DIR PORT [--auth htpasswd|token] | stop DIR" ;;
+*) usage ;;
 esac

@@ -5,7 +5,9 @@ GET /token?service=S&scope=repository:NAME:pull,push[&scope=...] with HTTP basic
 auth USER:PASSWORD returns {"token": JWT, "access_token": JWT, ...}; the JWT grants
 every requested action. Without (or with wrong) credentials it answers 401, so an
 anonymous client cannot pull. GET /token with no scope and good credentials gives a
-token with no access (what `docker login` asks for).
+token with no access (what `docker login` asks for). POST /token with an OAuth2 form
+(grant_type=refresh_token, refresh_token=R, service, scope) gives the same token when R
+is the --refresh-token; that is how clients use an identity token.
 
 The JWT is RS256, signed by the `openssl` CLI (python's stdlib has no RSA), and
 carries the signing certificate in its `x5c` header; distribution 2.8 checks that
@@ -58,7 +60,7 @@ def parse_scopes(scopes):
 
 def main():
     ap = argparse.ArgumentParser()
-    for flag in ("--port", "--key", "--cert", "--issuer", "--service", "--user", "--password"):
+    for flag in ("--port", "--key", "--cert", "--issuer", "--service", "--user", "--password", "--refresh-token"):
         ap.add_argument(flag, required=True)
     args = ap.parse_args()
     x5c = cert_der_b64(args.cert)
@@ -76,6 +78,16 @@ def main():
             token = make_token(args, x5c, args.user, parse_scopes(query.get("scope", [])))
             self.reply(200, {"token": token, "access_token": token, "expires_in": 300,
                              "issued_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+
+        def do_POST(self):
+            if urlparse(self.path).path != "/token":
+                return self.reply(404, {"error": "not found"})
+            length = int(self.headers.get("Content-Length") or 0)
+            form = parse_qs(self.rfile.read(length).decode())
+            if form.get("grant_type") != ["refresh_token"] or form.get("refresh_token") != [args.refresh_token]:
+                return self.reply(401, {"error": "invalid_grant"})
+            token = make_token(args, x5c, args.user, parse_scopes(form.get("scope", [])))
+            self.reply(200, {"access_token": token, "expires_in": 300, "scope": " ".join(form.get("scope", []))})
 
         def reply(self, code, body, headers=None):
             data = json.dumps(body).encode()
