@@ -10,13 +10,13 @@ public struct CRIClient: Sendable {
     public let image: Runtime_V1_ImageService.Client<Transport>
     /// The untyped client underneath, for calls by method descriptor.
     public let raw: GRPCClient<Transport>
-    /// Options for every call: the deadline the user asked for.
+    /// Options for every call: the deadline the user asked for (none when nil).
     public let options: CallOptions
 
     /// Connects to `endpoint`, runs `body`, and closes the connection.
     public static func with<Result: Sendable>(
         endpoint: CRIEndpoint,
-        timeout: Duration = .seconds(10),
+        timeout: Duration? = .seconds(10),
         _ body: (CRIClient) async throws -> Result
     ) async throws -> Result {
         let transport = try HTTP2ClientTransport.Posix(

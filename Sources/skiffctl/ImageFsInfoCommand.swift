@@ -35,7 +35,7 @@ struct ImageFsInfoCommand: AsyncParsableCommand {
     }
 
     /// Decimal units with four significant digits, like Docker's `units.HumanSize` that crictl uses.
-    static func humanSize(_ bytes: UInt64) -> String {
+    static func humanSize(_ bytes: UInt64, significantDigits: Int = 4) -> String {
         let units = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"]
         var size = Double(bytes)
         var unit = 0
@@ -43,6 +43,6 @@ struct ImageFsInfoCommand: AsyncParsableCommand {
             size /= 1000
             unit += 1
         }
-        return String(format: "%.4g", size) + units[unit]
+        return String(format: "%.\(significantDigits)g", size) + units[unit]
     }
 }

@@ -2,8 +2,9 @@ extension JSONValue {
     /// Adds the fields swift-protobuf leaves out because they hold their default value, so the
     /// output matches crictl's (Go's protojson with `EmitDefaultValues`). `template` mirrors the
     /// message: scalars and arrays give the default to add; nested objects are messages, filled in
-    /// only where the reply has them (unset messages stay absent, as in Go); an array's single
-    /// element is the template of every item.
+    /// only where the reply has them (unset messages stay absent, as in Go), except an empty
+    /// object, which stands for a map and defaults to `{}`; an array's single element is the
+    /// template of every item.
     func withDefaults(_ template: JSONValue) -> JSONValue {
         switch (self, template) {
         case (.object(var members), .object(let fields)):
@@ -12,6 +13,7 @@ extension JSONValue {
                     members[key] = present.withDefaults(field)
                 } else {
                     switch field {
+                    case .object(let inner) where inner.isEmpty: members[key] = field  // a map: `{}`
                     case .object: continue
                     case .array: members[key] = .array([])
                     default: members[key] = field
@@ -46,4 +48,13 @@ enum ReplyTemplates {
         "imageFilesystems": .array([filesystemUsage]),
         "containerFilesystems": .array([filesystemUsage]),
     ])
+
+    static let image: JSONValue = .object([
+        "id": .string(""), "repoTags": .array([]), "repoDigests": .array([]), "size": .string("0"),
+        "username": .string(""), "pinned": .bool(false),
+        "spec": .object(["image": .string(""), "annotations": .object([:]), "userSpecifiedImage": .string(""),
+                         "runtimeHandler": .string(""), "imageRef": .string("")]),
+    ])
+
+    static let listImages: JSONValue = .object(["images": .array([image])])
 }

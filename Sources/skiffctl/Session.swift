@@ -11,14 +11,22 @@ import SwiftProtobuf
 enum Session {
     enum Service { case runtime, image }
 
+    /// The deadline of the calls: `--timeout` for most commands; a pull has its own.
+    enum Deadline { case global, none, after(Duration) }
+
     static func run<Result: Sendable>(
-        _ options: GlobalOptions, _ service: Service, doing what: String,
+        _ options: GlobalOptions, _ service: Service, doing what: String, deadline: Deadline = .global,
         _ body: (CRIClient) async throws -> Result
     ) async throws -> Result {
         let resolved = try options.resolve()
         let endpoint = service == .runtime ? resolved.runtime : resolved.image
+        let timeout: Duration? = switch deadline {
+        case .global: resolved.timeout
+        case .none: nil
+        case .after(let duration): duration
+        }
         do {
-            return try await CRIClient.with(endpoint: endpoint, timeout: resolved.timeout, body)
+            return try await CRIClient.with(endpoint: endpoint, timeout: timeout, body)
         } catch let error as RPCError {
             printError("\(what): rpc error: code = \(goName(error.code)) desc = \(error.message)")
             throw ExitCode.failure

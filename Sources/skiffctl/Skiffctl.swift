@@ -19,6 +19,7 @@ struct Skiffctl: AsyncParsableCommand {
         commandName: "skiffctl",
         abstract: "Inspect and debug a CRI runtime (crictl's nouns, flags and output formats).",
         version: SkiffVersion.current,
-        subcommands: [VersionCommand.self, InfoCommand.self, RuntimeConfigCommand.self, ImageFsInfoCommand.self]
+        subcommands: [VersionCommand.self, InfoCommand.self, RuntimeConfigCommand.self, ImageFsInfoCommand.self,
+                      PullCommand.self, ImagesCommand.self, InspectiCommand.self, RmiCommand.self]
     )
 }

@@ -70,6 +70,8 @@ import Testing
         ("[cni]\nbin_dirs = \"/one\"", "cni.bin_dirs", "expected an array, found string"),
         ("[runtime]\ncgroup_driver = \"systemd\"", "runtime.cgroup_driver", "'systemd' is not one of cgroupfs"),
         ("version = 2", "version", "2 is out of range 1...1"),
+        ("[images]\nparallel_layers = 0", "images.parallel_layers", "0 is out of range 1...16"),
+        ("[images]\nauth_file = \"config.json\"", "images.auth_file", "expected an absolute path, found 'config.json'"),
         ("grpc = 3", "grpc", "expected a table"),
     ])
     func badValuesAreRejectedWithTheKey(text: String, key: String, message: String) throws {
@@ -95,6 +97,8 @@ import Testing
         config.grpc.gid = 42
         config.cni.binDirs = []
         config.logLevel = "trace"
+        config.images.authFile = "/etc/skiff/auth.json"
+        config.images.parallelLayers = 5
         var reread = SkiffConfiguration()
         try ConfigLoader.apply(text: ConfigRenderer.render(config, header: "test"), file: "rendered", to: &reread)
         #expect(reread == config)
@@ -109,6 +113,6 @@ import Testing
         for key in ConfigSchema.keys {
             #expect(text.contains("\n\(key.name) = "), "missing \(key.path)")
         }
-        #expect(text.contains("[grpc]") && text.contains("[cni]") && text.contains("[runtime]"))
+        #expect(text.contains("[grpc]") && text.contains("[cni]") && text.contains("[runtime]") && text.contains("[images]"))
     }
 }
