@@ -58,6 +58,35 @@ struct ImageServiceTests {
             #expect(await code(.with { $0.image = spec("\(registry.host)/busybox") }) == .unauthenticated)
             #expect(await code(.with { $0.image = spec("\(registry.host)/nosuch"); $0.auth.username = "skiff"; $0.auth.password = "secret" }) == .notFound)
             #expect(await code(.with { $0.image = spec("\(registry.host)/busybox"); $0.auth.auth = Data("skiff:secret".utf8).base64EncodedString() }) == nil)
+            let auth = Runtime_V1_AuthConfig.with { $0.username = "skiff"; $0.password = "secret" }
+            #expect(await code(.with { $0.image = spec("\(registry.host)/multiarch"); $0.auth = auth
+                                       $0.image.annotations["io.skiff.image.platform"] = "linux/s390x" }) == .notFound)
+            #expect(await code(.with { $0.image = spec("\(registry.host)/multiarch"); $0.auth = auth
+                                       $0.image.annotations["io.skiff.image.platform"] = "Linux" }) == .invalidArgument)
+            #expect(await code(.with { $0.image = spec("\(registry.host)/multiarch"); $0.auth = auth
+                                       $0.image.annotations["io.skiff.image.platform"] = "linux/arm/v7" }) == nil)
+        }
+    }
+}
+
+/// Registry settings from skiffd's configuration: hosts.toml mirrors and the auth file.
+@Suite(.serialized, .enabled(if: getuid() == 0, "unpacking layers sets owners and device nodes"))
+struct RegistryConfigurationTests {
+    @Test func aMirrorAndTheAuthFileComeFromTheDaemonConfig() async throws {
+        let registry = try await TestRegistry.start(auth: "htpasswd")
+        let etc = FileManager.default.temporaryDirectory.appendingPathComponent("skiff-etc-\(UUID().uuidString.prefix(8))").path
+        defer { try? FileManager.default.removeItem(atPath: etc) }
+        try FileManager.default.createDirectory(atPath: etc + "/certs.d/mirrored.invalid", withIntermediateDirectories: true)
+        try "server = \"http://127.0.0.1:9\"\n[host.\"http://\(registry.host)\"]\n"
+            .write(toFile: etc + "/certs.d/mirrored.invalid/hosts.toml", atomically: true, encoding: .utf8)
+        try "{\"auths\": {\"\(registry.host)\": {\"username\": \"skiff\", \"password\": \"secret\"}}}"
+            .write(toFile: etc + "/auth.json", atomically: true, encoding: .utf8)
+        let daemon = try await DaemonHarness(config: "[images]\nregistry_config_path = \"\(etc)/certs.d\"\nauth_file = \"\(etc)/auth.json\"\n")
+        try await daemon.withClient { cri in
+            let pulled = try await cri.image.pullImage(.with { $0.image.image = "mirrored.invalid/busybox" }, options: cri.options)
+            #expect(pulled.imageRef == TestImages.digest("busybox", "config"))
+            let listed = try await cri.image.listImages(Runtime_V1_ListImagesRequest(), options: cri.options)
+            #expect(listed.images.first?.repoTags == ["mirrored.invalid/busybox:latest"])
         }
     }
 }
