@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # make bench: container start latency of `skiff` against runc on the same busybox bundle, timed
-# with hyperfine, plus the peak RSS of one `skiff create`. Writes docs/BENCHMARKS.md.
+# with hyperfine, plus the peak RSS of one `skiff create`; then image pulls of skiffd against
+# containerd (Scripts/bench-pull.sh). Writes docs/BENCHMARKS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [[ $(id -u) -eq 0 ]] || { echo "make bench needs root (it starts containers)" >&2; exit 1; }
 
+Scripts/install-deps.sh Packaging/bench-packages.txt
 # Static stdlib, as the Debian package ships it: no dynamic Swift runtime to load at each start.
-swift build -c release --static-swift-stdlib --product skiff >/dev/null
-skiff=$(swift build -c release --show-bin-path)/skiff
+for product in skiff skiffd skiffctl; do
+    swift build -c release --static-swift-stdlib --product "$product" >/dev/null
+done
+bin=$(swift build -c release --show-bin-path)
+skiff=$bin/skiff
 runc=$(command -v runc)
 work=$(mktemp -d /tmp/skiff-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
@@ -44,7 +49,7 @@ hyperfine -N --warmup 5 --runs 60 -i --export-json "$work/call.json" \
 "$skiff" --root "$work/s" delete -f c
 rss_kb=$(awk -F: '/Maximum resident set size/ {gsub(/ /, "", $2); print $2}' "$work/time.txt")
 
-python3 - "$work" "$rss_kb" <<'PY' > docs/BENCHMARKS.md
+python3 - "$work" "$rss_kb" <<'PY' > "$work/BENCHMARKS.md"
 import json, platform, subprocess, sys
 work, rss = sys.argv[1], sys.argv[2]
 def medians(name):
@@ -56,9 +61,12 @@ cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.start
 cores = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
 runc = subprocess.run(["runc", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
 print("# Benchmarks\n")
-print("Produced by `make bench` (Scripts/bench.sh); figures are hyperfine medians of 40 runs after 3 warm-ups.")
+print(f"Produced by `make bench` (Scripts/bench.sh, Scripts/bench-pull.sh). Machine: {cpu}, {cores} cores, Linux {platform.release()};")
+print("release builds with the static Swift stdlib. The machine is shared: compare the ratios, which hold as its speed drifts.\n")
+print("## Container start\n")
+print("hyperfine medians of 40 runs after 3 warm-ups.")
 print("Each run starts a container whose process is busybox `sleep 1000`, on the same bundle for both runtimes.\n")
-print(f"Machine: {cpu}, {cores} cores, Linux {platform.release()}; {runc}; skiff release build with the static Swift stdlib.\n")
+print(f"Peer: {runc}.\n")
 print("| what | skiff | runc | skiff / runc |")
 print("|---|---|---|---|")
 print(f"| `run -d` + `delete -f` | {cycle['skiff']:.1f} ms | {cycle['runc']:.1f} ms | {cycle['skiff'] / cycle['runc']:.2f} |")
@@ -68,6 +76,8 @@ print(f"\nPeak RSS of one `skiff create` (`/usr/bin/time -v`): {int(rss) / 1024:
 print("Targets (issue: the skiff runtime): `run -d` + `delete -f` at most a third of runc's; create+start under 10 ms.")
 print("runc's `delete -f` sleeps 100 ms waiting for the killed process; skiff waits on a pidfd instead.")
 print("create + start is two processes: twice the per-call floor above, plus the namespaces, mounts and")
-print("cgroup of the container. The machine is shared: compare the ratios, which hold as its speed drifts.")
+print("cgroup of the container.\n")
 PY
+Scripts/bench-pull.sh "$bin/skiffd" "$bin/skiffctl" >>"$work/BENCHMARKS.md"
+cp "$work/BENCHMARKS.md" docs/BENCHMARKS.md
 cat docs/BENCHMARKS.md

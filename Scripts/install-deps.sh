@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Installs the Debian packages listed in Packaging/apt-packages.txt that are not installed yet.
-# Safe to run repeatedly: with nothing missing it does nothing and needs no network.
+# Installs the Debian packages listed in a list file (default Packaging/apt-packages.txt) that
+# are not installed yet. Safe to run repeatedly: with nothing missing it does nothing and needs
+# no network.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+list=${1:-Packaging/apt-packages.txt}
 
-mapfile -t wanted < <(sed -e 's/#.*//' -e 's/[[:space:]]//g' Packaging/apt-packages.txt | grep -v '^$')
+mapfile -t wanted < <(sed -e 's/#.*//' -e 's/[[:space:]]//g' "$list" | grep -v '^$')
 missing=()
 for pkg in "${wanted[@]}"; do
     status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
