@@ -28,7 +28,12 @@ struct source {
     struct archive *outer;
     cs_unpack_digest_fn digest;
     void *context;
+    int blob_fd;
+    off_t offset;
+    cs_unpack_wait_fn wait;
+    int download_failed;
     char buffer[1 << 16];
+    char blob_buffer[1 << 16];
 };
 
 static int fail(cs_unpack_result *r, const char *fmt, ...) {
@@ -44,6 +49,32 @@ static int open_in_root(int root, const char *path, int flags) {
     int fd;
     do { fd = (int)syscall(SYS_openat2, root, path, &how, sizeof how); } while (fd < 0 && (errno == EAGAIN || errno == EINTR));
     return fd;
+}
+
+// The compressed blob, read at its own offset. At the end of what is there, `wait` (when the blob
+// is still being downloaded) blocks until more arrives or says the download ended or failed.
+static la_ssize_t read_blob(struct archive *outer, void *client, const void **buffer) {
+    struct source *s = client;
+    *buffer = s->blob_buffer;
+    for (;;) {
+        ssize_t n = pread(s->blob_fd, s->blob_buffer, sizeof s->blob_buffer, s->offset);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            archive_set_error(outer, errno, "reading the layer: %s", strerror(errno));
+            return -1;
+        }
+        if (n > 0) {
+            s->offset += n;
+            return n;
+        }
+        int more = s->wait ? s->wait(s->context, (int64_t)s->offset) : 0;
+        if (more == 0) return 0;
+        if (more < 0) {
+            s->download_failed = 1;
+            archive_set_error(outer, EIO, "the download of the layer failed");
+            return -1;
+        }
+    }
 }
 
 static la_ssize_t read_tar(struct archive *inner, void *client, const void **buffer) {
@@ -217,12 +248,15 @@ static int apply_entry(struct archive *a, struct archive_entry *e, int root, cs_
     return rc;
 }
 
-int cs_unpack_layer(int blob_fd, int root_fd, cs_unpack_digest_fn digest, void *context, cs_unpack_result *r) {
+int cs_unpack_layer(int blob_fd, int root_fd, cs_unpack_digest_fn digest, cs_unpack_wait_fn wait, void *context,
+                    cs_unpack_result *r) {
     memset(r, 0, sizeof *r);
     struct source *s = calloc(1, sizeof *s);
     if (!s) return fail(r, "out of memory");
     s->digest = digest;
+    s->wait = wait;
     s->context = context;
+    s->blob_fd = blob_fd;
     s->outer = archive_read_new();
     struct archive *inner = archive_read_new();
     struct archive_entry *entry;
@@ -230,7 +264,7 @@ int cs_unpack_layer(int blob_fd, int root_fd, cs_unpack_digest_fn digest, void *
     archive_read_support_filter_all(s->outer);
     archive_read_support_format_raw(s->outer);
     archive_read_support_format_tar(inner);
-    if (archive_read_open_fd(s->outer, blob_fd, 1 << 16) != ARCHIVE_OK || archive_read_next_header(s->outer, &entry) != ARCHIVE_OK) {
+    if (archive_read_open(s->outer, s, NULL, read_blob, NULL) != ARCHIVE_OK || archive_read_next_header(s->outer, &entry) != ARCHIVE_OK) {
         fail(r, "not a readable layer: %s", archive_error_string(s->outer));
     } else if (archive_read_open(inner, s, NULL, read_tar, NULL) != ARCHIVE_OK) {
         fail(r, "not a tar archive: %s", archive_error_string(inner));
@@ -245,6 +279,8 @@ int cs_unpack_layer(int blob_fd, int root_fd, cs_unpack_digest_fn digest, void *
         const void *unused;
         while (rc == 0 && read_tar(inner, s, &unused) > 0) {}
     }
+    // Whichever entry was being read when the download failed, that failure is the cause.
+    if (rc != 0 && s->download_failed) fail(r, "the download of the layer failed");
     archive_read_free(inner);
     archive_read_free(s->outer);
     free(s);

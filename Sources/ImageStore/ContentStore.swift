@@ -115,6 +115,10 @@ public final class Ingest {
     private let target: String
     private var hasher: Hasher
     public private(set) var written: Int64 = 0
+    /// Told about every write and how the download ends, when an unpack reads along.
+    var progress: BlobProgress?
+    /// The file being written (it is renamed away at commit: open it before).
+    var path: String { temp }
 
     enum Hasher {
         case sha256(SHA256)
@@ -146,7 +150,10 @@ public final class Ingest {
         hasher = descriptor.digest.hasPrefix("sha512:") ? .sha512(SHA512()) : .sha256(SHA256())
     }
 
-    deinit { abort() }
+    deinit {
+        abort()
+        progress?.finish(verified: false)
+    }
 
     /// Appends bytes; more than the descriptor's size fails at once (a registry cannot make us
     /// store an unbounded body).
@@ -169,6 +176,7 @@ public final class Ingest {
             offset += n
         }
         written += Int64(bytes.count)
+        progress?.advance(to: written)
     }
 
     public func write(_ bytes: [UInt8]) throws(ContentError) {
@@ -200,8 +208,10 @@ public final class Ingest {
         guard rename(temp, target) == 0 else {
             let error = SystemError("rename", path: target)
             unlink(temp)
+            progress?.finish(verified: false)
             throw .system(error)
         }
+        progress?.finish(verified: true)
     }
 
     /// Hashes and counts what an adopted partial file already holds; one longer than the blob
@@ -233,6 +243,7 @@ public final class Ingest {
 
     /// Keeps the bytes so far as `<hex>.partial`, for the next download of this blob to continue.
     public func suspend() {
+        progress?.finish(verified: false)
         guard fd >= 0 else { return }
         close(fd)
         fd = -1
@@ -242,6 +253,7 @@ public final class Ingest {
 
     /// Drops the partial blob.
     public func abort() {
+        progress?.finish(verified: false)
         guard fd >= 0 else { return }
         close(fd)
         fd = -1

@@ -1,6 +1,7 @@
 import FoundationEssentials
 import LinuxKit
 import OCI
+import Synchronization
 
 /// Pulls, lists and removes images: the logic behind CRI's ImageService. A pull resolves the
 /// manifest for the platform, fetches the config and the layers concurrently (each verified into
@@ -112,7 +113,9 @@ public actor ImageManager {
                            chainIDs: chainIDs, user: config.config?.user)
     }
 
-    /// Layers in parallel, at most `parallelLayers` at a time; each is unpacked as soon as it is in.
+    /// Layers in parallel, at most `parallelLayers` at a time. Each is unpacked while it downloads:
+    /// the unpack reads the file the download writes, on its own thread, and waits for more at its
+    /// end. A layer already in the content store is unpacked from there.
     func fetchAndUnpack(_ reference: ImageReference, layers: [Descriptor], diffIDs: [String], chainIDs: [String],
                         credentials: RegistryCredentials?) async throws {
         let (client, content, snapshots) = (self.client, self.content, self.snapshots)
@@ -123,7 +126,18 @@ public actor ImageManager {
                 next += 1
                 group.addTask {
                     if snapshots.contains(chainIDs[i]) { return }
-                    try await client.fetchBlob(reference, layers[i], into: content, credentials: credentials)
+                    let attempts = UnpackAttempts()
+                    do {
+                        try await client.fetchBlob(reference, layers[i], into: content, credentials: credentials) { fd, progress in
+                            attempts.start { try snapshots.unpack(blobFD: fd, progress: progress, diffID: diffIDs[i], chainID: chainIDs[i]) }
+                        }
+                    } catch {
+                        await attempts.settle()
+                        throw error
+                    }
+                    // The last attempt read the download that completed; without one, the blob was
+                    // already in the store.
+                    if try await attempts.lastSucceeded() { return }
                     let blob = content.path(of: layers[i].digest)
                     _ = try await OffPool.run { try snapshots.unpack(blob: blob, diffID: diffIDs[i], chainID: chainIDs[i]) }
                 }
@@ -133,6 +147,29 @@ public actor ImageManager {
                 if next < layers.count { start() }
             }
         }
+    }
+}
+
+/// The unpacks started for one layer, one per download attempt (a failed attempt ends its unpack).
+final class UnpackAttempts: Sendable {
+    private let tasks = Mutex<[Task<Void, any Error>]>([])
+
+    func start(_ body: @escaping @Sendable () throws -> Void) {
+        let task = Task { _ = try await OffPool.run { try body() } }
+        tasks.withLock { $0.append(task) }
+    }
+
+    /// Waits for every attempt to end.
+    func settle() async {
+        for task in tasks.withLock({ $0 }) { _ = await task.result }
+    }
+
+    /// Whether an attempt ran; the last one's failure is thrown.
+    func lastSucceeded() async throws -> Bool {
+        await settle()
+        guard let last = tasks.withLock({ $0.last }) else { return false }
+        try await last.value
+        return true
     }
 }
 

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import AsyncHTTPClient
 import FoundationEssentials
 import NIOCore
@@ -53,19 +56,23 @@ public final class RegistryClient: Sendable {
         }
     }
 
+    /// Called once per download attempt as the body starts to arrive, with a descriptor of the
+    /// file being written (the callee closes it) and the progress to read it along with.
+    public typealias BodyObserver = @Sendable (_ fd: Int32, _ progress: BlobProgress) -> Void
+
     /// Downloads a blob into `store` (verified on the way), unless it is there already. A partial
     /// file that an interrupted pull left is continued with a `Range` request.
     public func fetchBlob(_ reference: ImageReference, _ descriptor: Descriptor, into store: ContentStore,
-                          credentials: RegistryCredentials?) async throws(RegistryError) {
+                          credentials: RegistryCredentials?, onBody: BodyObserver? = nil) async throws(RegistryError) {
         if store.contains(descriptor) { return }
         try await onEndpoints(reference, .pull) { endpoint throws(RegistryError) in
             do throws(RegistryError) {
-                try await self.fetchBlob(reference, descriptor, into: store, at: endpoint, credentials: credentials)
+                try await self.fetchBlob(reference, descriptor, into: store, at: endpoint, credentials: credentials, onBody: onBody)
             } catch {
                 // A continued download may have kept a wrong prefix. The ingest is gone now, so
                 // start over once; a registry that serves wrong bytes fails the same way again.
                 guard case .content(.digestMismatch) = error else { throw error }
-                try await self.fetchBlob(reference, descriptor, into: store, at: endpoint, credentials: credentials)
+                try await self.fetchBlob(reference, descriptor, into: store, at: endpoint, credentials: credentials, onBody: onBody)
             }
         }
     }
@@ -107,7 +114,7 @@ public final class RegistryClient: Sendable {
     }
 
     func fetchBlob(_ reference: ImageReference, _ descriptor: Descriptor, into store: ContentStore, at endpoint: RegistryEndpoint,
-                   credentials: RegistryCredentials?) async throws(RegistryError) {
+                   credentials: RegistryCredentials?, onBody: BodyObserver?) async throws(RegistryError) {
         let ingest: Ingest
         do { ingest = try store.ingest(descriptor) } catch { throw .content(error) }
         let resumeAt = ingest.written
@@ -127,6 +134,15 @@ public final class RegistryClient: Sendable {
             default:
                 ingest.suspend()
                 throw statusError(response.status, what: what)
+            }
+            if let onBody {
+                let fd = open(ingest.path, O_RDONLY | O_CLOEXEC)
+                if fd >= 0 {
+                    let progress = BlobProgress()
+                    progress.advance(to: ingest.written)
+                    ingest.progress = progress
+                    onBody(fd, progress)
+                }
             }
             for try await buffer in response.body {
                 try buffer.withUnsafeReadableBytes { try ingest.write($0) }
