@@ -11,8 +11,8 @@ Scripts/install-deps.sh Packaging/bench-packages.txt
 for product in skiff skiffd skiffctl; do
     swift build -c release --static-swift-stdlib --product "$product" >/dev/null
 done
-bin=$(swift build -c release --show-bin-path)
-skiff=$bin/skiff
+bindir=$(swift build -c release --show-bin-path)
+skiff=$bindir/skiff
 runc=$(command -v runc)
 work=$(mktemp -d /tmp/skiff-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
@@ -78,6 +78,6 @@ print("runc's `delete -f` sleeps 100 ms waiting for the killed process; skiff wa
 print("create + start is two processes: twice the per-call floor above, plus the namespaces, mounts and")
 print("cgroup of the container.\n")
 PY
-Scripts/bench-pull.sh "$bin/skiffd" "$bin/skiffctl" >>"$work/BENCHMARKS.md"
+Scripts/bench-pull.sh "$bindir/skiffd" "$bindir/skiffctl" >>"$work/BENCHMARKS.md"
 cp "$work/BENCHMARKS.md" docs/BENCHMARKS.md
 cat docs/BENCHMARKS.md
