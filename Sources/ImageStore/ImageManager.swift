@@ -16,6 +16,9 @@ public actor ImageManager {
     let parallelLayers: Int
     var records: ImageRecords
     var inflight: [String: Task<ImageRecord, any Error>] = [:]
+    /// Layers being fetched and unpacked, by chain id: pulls of different images that share a
+    /// layer share its download.
+    var layerWork: [String: Task<Void, any Error>] = [:]
     /// A running garbage collection; pulls wait for it, so it never removes what they fetch.
     var collecting: Task<GarbageReport, Never>?
     var garbagePending = false
@@ -124,7 +127,7 @@ public actor ImageManager {
             func start() {
                 let i = next
                 next += 1
-                group.addTask {
+                group.addTask { try await self.sharingLayer(chainIDs[i]) {
                     if snapshots.contains(chainIDs[i]) { return }
                     let attempts = UnpackAttempts()
                     do {
@@ -140,13 +143,26 @@ public actor ImageManager {
                     if try await attempts.lastSucceeded() { return }
                     let blob = content.path(of: layers[i].digest)
                     _ = try await OffPool.run { try snapshots.unpack(blob: blob, diffID: diffIDs[i], chainID: chainIDs[i]) }
-                }
+                } }
             }
             while next < min(parallelLayers, layers.count) { start() }
             while try await group.next() != nil {
                 if next < layers.count { start() }
             }
         }
+    }
+}
+
+extension ImageManager {
+    /// Runs `work` for the layer `chainID` unless another pull is already doing it, in which case
+    /// this waits for that one; if it failed (other credentials, say), this pull tries itself.
+    func sharingLayer(_ chainID: String, _ work: @escaping @Sendable () async throws -> Void) async throws {
+        if let running = layerWork[chainID], (try? await running.value) != nil { return }
+        if let running = layerWork[chainID] { _ = await running.result }
+        let task = Task { try await work() }
+        layerWork[chainID] = task
+        defer { if layerWork[chainID] == task { layerWork[chainID] = nil } }
+        try await task.value
     }
 }
 

@@ -87,3 +87,23 @@ struct ImageGarbageTests {
         #expect(await images.status("\(registry.host)/multiarch")?.id == amd.id)
     }
 }
+
+/// Pulls that run at the same time.
+@Suite(.serialized, .enabled(if: getuid() == 0, "unpacking sets owners and device nodes"))
+struct ConcurrentPullTests {
+    @Test func twoImagesSharingALayerDownloadItOnce() async throws {
+        let registry = try await TestRegistry.start()
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("skiff-share-\(UUID().uuidString.prefix(8))").path
+        let client = RegistryClient()
+        defer { Task { await client.shutdown() }; try? FileManager.default.removeItem(atPath: root) }
+        let images = ImageManager(layout: ImageStoreLayout(root: root), client: client)
+        async let a = images.pull("\(registry.host)/busybox")
+        async let b = images.pull("\(registry.host)/withuser")
+        let (busybox, withuser) = try await (a, b)
+        #expect(busybox.layers == withuser.layers)
+        let layer = Digest.hex(busybox.layers[0].digest)
+        let gets = try String(contentsOfFile: registry.logPath, encoding: .utf8).split(separator: "\n")
+            .filter { $0.contains("\"GET /v2/") && $0.contains("/blobs/sha256:\(layer)") }
+        #expect(gets.count == 1, "\(gets)")
+    }
+}

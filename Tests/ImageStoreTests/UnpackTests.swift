@@ -85,6 +85,29 @@ struct UnpackTests {
         #expect((try? FileManager.default.contentsOfDirectory(atPath: snapshots.root)) ?? [] == [])
     }
 
+    @Test func aSparseFileKeepsItsHoles() throws {
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        // GNU tar writes PAX sparse entries: 8 MiB with 4 KiB of data in the middle.
+        let source = root + "/sparse-src"
+        try FileManager.default.createDirectory(atPath: source, withIntermediateDirectories: true)
+        let fd = open(source + "/disk.img", O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+        let data = [UInt8](repeating: 0x5A, count: 4096)
+        _ = data.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 4 << 20) }
+        ftruncate(fd, 8 << 20)
+        close(fd)
+        let made = try ChildProcess.run("/bin/tar", ["-C", source, "--sparse", "--format=posix", "-cf", root + "/sparse.tar", "disk.img"])
+        try #require(made.status == 0, "\(made.stderr)")
+        let diffID = ContentDigest.sha256(Array(try Data(contentsOf: URL(fileURLWithPath: root + "/sparse.tar"))))
+        try snapshots.unpack(blob: root + "/sparse.tar", diffID: diffID, chainID: diffID)
+        let file = snapshots.path(of: diffID) + "/disk.img"
+        let st = try #require(stat(file))
+        #expect(st.st_size == 8 << 20)
+        #expect(st.st_blocks * 512 < 1 << 20, "the holes stay holes: \(st.st_blocks) blocks")
+        let copy = try Data(contentsOf: URL(fileURLWithPath: file))
+        #expect(copy[(4 << 20)..<((4 << 20) + 4096)].allSatisfy { $0 == 0x5A })
+        #expect(copy[0..<(4 << 20)].allSatisfy { $0 == 0 })
+    }
+
     /// Unpacks one hostile tar; returns the error text (nil if it unpacked) and the snapshot dir.
     func hostile(_ name: String, hostName: String) throws -> (String?, String) {
         let dir = root + "/hostile"
