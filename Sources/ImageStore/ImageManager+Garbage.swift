@@ -47,7 +47,7 @@ extension ImageManager {
         }
         collecting = task
         let report = await task.value
-        collecting = nil
+        if collecting == task { collecting = nil }
         return report
     }
 

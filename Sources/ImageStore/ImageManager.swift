@@ -47,7 +47,12 @@ public actor ImageManager {
         do { reference = try ImageReference(parsing: image) } catch { throw ImageError.invalidReference(error.description) }
         let key = reference.description + " " + platform.description
         if let running = inflight[key] { return try await running.value }
-        while let collecting { _ = await collecting.value }
+        // A finished collection is cleared here too: its own caller may not have run yet, and
+        // spinning on a finished task would never let it.
+        while let running = collecting {
+            _ = await running.value
+            if collecting == running { collecting = nil }
+        }
         let task = Task { try await self.download(reference, credentials: credentials, platform: platform) }
         inflight[key] = task
         // The record is saved before the pull stops counting as in flight: a collection that

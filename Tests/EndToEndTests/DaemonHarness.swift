@@ -108,17 +108,20 @@ final class DaemonHarness: @unchecked Sendable {
             { return }
             try await Task.sleep(for: .milliseconds(50))
         }
-        throw NotServing(log: stopAndCollectLog())
+        throw NotServing(log: await stopAndCollectLog())
     }
 
-    /// Sends `signal` and waits (bounded) for the daemon to exit; returns its exit status.
+    /// Sends `signal` and waits (bounded) for the daemon to exit; returns its exit status. The wait
+    /// sleeps instead of blocking its thread: a graceful stop lets the daemon's open connections
+    /// close first, and closing this process's clients needs the cooperative pool, which blocked
+    /// waits in two concurrent tests would take whole.
     @discardableResult
-    func stop(signal: Int32 = SIGTERM) -> Int32 {
+    func stop(signal: Int32 = SIGTERM) async -> Int32 {
         if isRunning { kill(pid, signal) }
-        for _ in 0..<2000 where isRunning { usleep(10_000) }
+        for _ in 0..<2000 where isRunning { try? await Task.sleep(for: .milliseconds(10)) }
         if isRunning {
             kill(pid, SIGKILL)
-            for _ in 0..<500 where isRunning { usleep(10_000) }
+            for _ in 0..<500 where isRunning { try? await Task.sleep(for: .milliseconds(10)) }
         }
         return exitStatus ?? -1
     }
@@ -127,8 +130,8 @@ final class DaemonHarness: @unchecked Sendable {
     var log: String { (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? "" }
 
     /// Stops the daemon and returns everything it logged.
-    func stopAndCollectLog() -> String {
-        stop()
+    func stopAndCollectLog() async -> String {
+        await stop()
         return log
     }
 

@@ -11,13 +11,13 @@ import Testing
         var st = stat()
         #expect(lstat(daemon.socket, &st) == 0)
         #expect(st.st_mode & 0o777 == 0o660)
-        #expect(daemon.stop(signal: SIGTERM) == 0, "\(daemon.log)")
+        #expect(await daemon.stop(signal: SIGTERM) == 0, "\(daemon.log)")
         #expect(!FileManager.default.fileExists(atPath: daemon.socket))
     }
 
     @Test func sigintAlsoStopsGracefully() async throws {
         let daemon = try await DaemonHarness()
-        #expect(daemon.stop(signal: SIGINT) == 0, "\(daemon.log)")
+        #expect(await daemon.stop(signal: SIGINT) == 0, "\(daemon.log)")
         #expect(!FileManager.default.fileExists(atPath: daemon.socket))
     }
 
@@ -34,7 +34,7 @@ import Testing
 
     @Test func aStaleSocketLeftByAKilledDaemonIsReplaced() async throws {
         let first = try await DaemonHarness()
-        first.stop(signal: SIGKILL)
+        await first.stop(signal: SIGKILL)
         #expect(FileManager.default.fileExists(atPath: first.socket))
         let second = try await DaemonHarness(socket: first.socket)
         let reply = try await second.withClient { cri in
