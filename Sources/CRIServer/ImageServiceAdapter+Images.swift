@@ -72,7 +72,9 @@ extension ImageServiceAdapter {
         if !auth.password.isEmpty { credentials.password = auth.password }
         if !auth.identityToken.isEmpty { credentials.identityToken = auth.identityToken }
         if !auth.registryToken.isEmpty { credentials.registryToken = auth.registryToken }
-        return credentials == RegistryCredentials() ? nil : credentials
+        guard credentials != RegistryCredentials() else { return nil }
+        if !auth.serverAddress.isEmpty { credentials.serverAddress = auth.serverAddress }
+        return credentials
     }
 
     static func image(_ record: ImageRecord) -> Runtime_V1_Image {

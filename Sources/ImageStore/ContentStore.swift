@@ -55,7 +55,12 @@ public struct ContentStore: Sendable {
         // The pid and a counter in the name: concurrent ingests of one blob never share a file.
         let temp = "\(ingestDir)/\(Digest.hex(descriptor.digest)).\(getpid()).\(Ingest.nextSerial())"
         let resumed = adoptPartial(of: descriptor.digest, as: temp)
-        let fd = open(temp, (resumed ? O_RDWR : O_WRONLY | O_CREAT | O_EXCL) | O_CLOEXEC, 0o644)
+        var fd = open(temp, (resumed ? O_RDWR : O_WRONLY | O_CREAT | O_EXCL) | O_CLOEXEC, 0o644)
+        if fd < 0, errno == EEXIST {
+            // Left by an earlier process that had our pid (after a reboot, say): nobody owns it.
+            unlink(temp)
+            fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        }
         guard fd >= 0 else { throw .system(SystemError("open", path: temp)) }
         let ingest = Ingest(descriptor: descriptor, fd: fd, temp: temp, target: target)
         if resumed { try ingest.rehash() }
@@ -108,7 +113,7 @@ public struct ContentStore: Sendable {
 /// One blob being written. Call `write` with the body as it arrives, then `commit`. On a
 /// verification error (or if dropped without a commit) the partial file is removed; `suspend`
 /// keeps it for a later download to continue. `written` is where that download starts.
-public final class Ingest {
+public final class Ingest: @unchecked Sendable {  // used by one task at a time
     public let descriptor: Descriptor
     private var fd: Int32
     private let temp: String

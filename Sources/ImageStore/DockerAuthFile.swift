@@ -9,10 +9,11 @@ public struct DockerAuthFile: Sendable {
 
     public init(path: String) { self.path = path }
 
-    /// The entry for `host` (an endpoint such as a mirror), or else for the image's registry.
-    public func credentials(host: String, domain: String) throws(RegistryError) -> RegistryCredentials? {
+    /// The entry for `host` (an endpoint such as a mirror), or else for `domain` (the image's
+    /// registry, when `host` serves it).
+    public func credentials(host: String, domain: String?) throws(RegistryError) -> RegistryCredentials? {
         let entries = try load()
-        return entries[Self.normalize(host)] ?? entries[Self.normalize(domain)]
+        return entries[Self.normalize(host)] ?? domain.flatMap { entries[Self.normalize($0)] }
     }
 
     struct Document: Decodable {

@@ -20,7 +20,11 @@ public struct GarbageReport: Equatable, Sendable {
 extension ImageManager {
     @discardableResult
     public func collectGarbage() async -> GarbageReport {
-        if let collecting { return await collecting.value }
+        // A running collection chose what to keep before the latest change: wait, then run anew.
+        while let running = collecting {
+            _ = await running.value
+            if collecting == running { collecting = nil }
+        }
         guard inflight.isEmpty else {
             garbagePending = true
             return GarbageReport(deferred: true)

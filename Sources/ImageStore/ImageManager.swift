@@ -53,6 +53,8 @@ public actor ImageManager {
             _ = await running.value
             if collecting == running { collecting = nil }
         }
+        // Another pull of this reference may have started while this one waited.
+        if let running = inflight[key] { return try await running.value }
         let task = Task { try await self.download(reference, credentials: credentials, platform: platform) }
         inflight[key] = task
         // The record is saved before the pull stops counting as in flight: a collection that
@@ -115,7 +117,10 @@ public actor ImageManager {
         }
         let chainIDs = Snapshots.chainIDs(diffIDs)
         try await fetchAndUnpack(reference, layers: manifest.layers, diffIDs: diffIDs, chainIDs: chainIDs, credentials: credentials)
-        return ImageRecord(id: manifest.config.digest, repoTags: reference.repoTag.map { [$0] } ?? [],
+        // A pull for another platform than the node's does not take the tag: the tag keeps naming
+        // the image this node runs (the platform can come from any pod's annotations).
+        let tags = platform == Self.defaultPlatform ? reference.repoTag.map { [$0] } ?? [] : []
+        return ImageRecord(id: manifest.config.digest, repoTags: tags,
                            repoDigests: [reference.repository + "@" + resolved.resolvedDigest],
                            manifestDigest: resolved.descriptor.digest, config: manifest.config, layers: manifest.layers,
                            chainIDs: chainIDs, user: config.config?.user)

@@ -8,12 +8,25 @@ public struct RegistryCredentials: Equatable, Sendable {
     public var identityToken: String?
     /// A bearer token used as it is.
     public var registryToken: String?
+    /// The registry these are for (CRI's `server_address`); nil means the registry the image names.
+    public var serverAddress: String?
 
-    public init(username: String? = nil, password: String? = nil, identityToken: String? = nil, registryToken: String? = nil) {
+    public init(username: String? = nil, password: String? = nil, identityToken: String? = nil, registryToken: String? = nil,
+                serverAddress: String? = nil) {
         self.username = username
         self.password = password
         self.identityToken = identityToken
         self.registryToken = registryToken
+        self.serverAddress = serverAddress
+    }
+
+    /// Whether these may be sent to `endpoint`. A pull's credentials are the registry's: a mirror
+    /// (possibly someone else's, from `_default/hosts.toml`) gets them only when `server_address`
+    /// names that mirror. Mirrors authenticate with their own auth-file entries.
+    public func apply(to endpoint: RegistryEndpoint, of reference: ImageReference) -> Bool {
+        guard let serverAddress, !serverAddress.isEmpty else { return !endpoint.isMirror }
+        let target = DockerAuthFile.normalize(serverAddress)
+        return target == DockerAuthFile.normalize(endpoint.host) || (!endpoint.isMirror && target == DockerAuthFile.normalize(reference.domain))
     }
 
     /// From docker's `auth` field: base64 of `user:password`.

@@ -7,14 +7,15 @@ import NIOSSL
 /// Requests to one endpoint: its headers and TLS settings, and the registry's auth challenge.
 extension RegistryClient {
     /// One GET, answering the registry's challenge once: Basic with the credentials, or a Bearer
-    /// token from the realm it names. With no credentials in the request, the auth file's entry
-    /// for the endpoint (or the image's registry) is used.
+    /// token from the realm it names. Without request credentials for this endpoint (see
+    /// `RegistryCredentials.apply`), the auth file's entry for the endpoint is used, and for the
+    /// upstream server also the one for the image's registry.
     func send(_ url: String, accept: String?, range: Int64? = nil, reference: ImageReference, at endpoint: RegistryEndpoint,
               credentials given: RegistryCredentials?) async throws(RegistryError) -> HTTPClientResponse {
         let key = endpoint.host + " " + reference.path
         let tls = try tlsConfiguration(endpoint)
-        var credentials = given
-        var authorization = tokens.withLock { $0[key] }.map { "Bearer " + $0 } ?? given?.registryToken.map { "Bearer " + $0 }
+        var credentials = given?.apply(to: endpoint, of: reference) == true ? given : nil
+        var authorization = tokens.withLock { $0[key] }.map { "Bearer " + $0 } ?? credentials?.registryToken.map { "Bearer " + $0 }
         for attempt in 0..<2 {
             var request = HTTPClientRequest(url: url)
             request.tlsConfiguration = tls
@@ -36,7 +37,7 @@ extension RegistryClient {
                 throw .unauthorized("\(reference.repository): 401 without a WWW-Authenticate challenge")
             }
             if credentials == nil, let authFile {
-                credentials = try authFile.credentials(host: endpoint.host, domain: reference.domain)
+                credentials = try authFile.credentials(host: endpoint.host, domain: endpoint.isMirror ? nil : reference.domain)
             }
             switch challenge.scheme {
             case "basic":

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import AsyncHTTPClient
 import FoundationEssentials
+import LinuxKit
 import NIOCore
 import NIOHTTP1
 import OCI
@@ -115,12 +116,33 @@ public final class RegistryClient: Sendable {
 
     func fetchBlob(_ reference: ImageReference, _ descriptor: Descriptor, into store: ContentStore, at endpoint: RegistryEndpoint,
                    credentials: RegistryCredentials?, onBody: BodyObserver?) async throws(RegistryError) {
+        // Adopting a partial rehashes it, and a commit fsyncs: both can take long, so off the pool.
         let ingest: Ingest
-        do { ingest = try store.ingest(descriptor) } catch { throw .content(error) }
-        let resumeAt = ingest.written
+        do { ingest = try await OffPool.run { try store.ingest(descriptor) } } catch {
+            throw (error as? ContentError).map { .content($0) } ?? .transport("\(error)")
+        }
+        var resumeAt = ingest.written
+        if resumeAt == descriptor.size {
+            // A download that got every byte but died before its commit: nothing left to ask for.
+            do { try await OffPool.run { try ingest.commit() } } catch { throw .content(error as? ContentError ?? .aborted(descriptor.digest)) }
+            return
+        }
         let url = endpoint.url(repository: reference.path, "blobs/" + descriptor.digest, namespace: reference.domain)
-        let response = try await send(url, accept: nil, range: resumeAt > 0 ? resumeAt : nil, reference: reference,
+        var response: HTTPClientResponse
+        do {
+            response = try await send(url, accept: nil, range: resumeAt > 0 ? resumeAt : nil, reference: reference,
                                       at: endpoint, credentials: credentials)
+            if response.status == .rangeNotSatisfiable, resumeAt > 0 {
+                // The registry will not continue this partial: start over.
+                try ingest.restart()
+                resumeAt = 0
+                response = try await send(url, accept: nil, reference: reference, at: endpoint, credentials: credentials)
+            }
+        } catch {
+            // The bytes so far stay for the next endpoint or pull to continue.
+            ingest.suspend()
+            throw error as? RegistryError ?? .content(error as? ContentError ?? .aborted(descriptor.digest))
+        }
         let what = "blob \(descriptor.digest) of \(reference)"
         do {
             switch response.status {
@@ -147,7 +169,7 @@ public final class RegistryClient: Sendable {
             for try await buffer in response.body {
                 try buffer.withUnsafeReadableBytes { try ingest.write($0) }
             }
-            try ingest.commit()
+            try await OffPool.run { try ingest.commit() }
         } catch let error as RegistryError {
             throw error
         } catch let error as ContentError {

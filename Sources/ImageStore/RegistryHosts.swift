@@ -87,7 +87,9 @@ public struct RegistryHosts: Sendable {
     static func isLoopback(_ host: String) -> Bool {
         let name = host.hasPrefix("[") ? String(host[..<(host.firstIndex(of: "]").map { host.index(after: $0) } ?? host.endIndex)])
                                        : String(host.split(separator: ":").first ?? "")
-        return name == "localhost" || name == "[::1]" || name.hasPrefix("127.")
+        let octets = name.split(separator: ".", omittingEmptySubsequences: false)
+        let ipv4Loopback = octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
+        return name == "localhost" || name == "[::1]" || ipv4Loopback
     }
 }
 

@@ -21,7 +21,7 @@ struct RmiCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let deleted = try await Session.run(global, .image, doing: "removing image") { cri in
+        let (deleted, failed) = try await Session.run(global, .image, doing: "removing image") { cri in
             var ids = images
             if all || prune {
                 let listed = try await cri.image.listImages(Runtime_V1_ListImagesRequest(), options: cri.options).images
@@ -41,22 +41,29 @@ struct RmiCommand: AsyncParsableCommand {
                 }
                 ids = ids.filter { !used.contains($0) }
             }
+            // As crictl: every image is tried, what was deleted is printed, and any failure makes the
+            // exit status non-zero at the end.
             var deleted: [String] = []
-            for id in Array(Set(ids)).sorted() {
-                let status = try await cri.image.imageStatus(.with { $0.image.image = id }, options: cri.options)
-                guard status.hasImage else {
-                    Session.printError("no such image \(id)")
-                    throw ExitCode.failure
-                }
+            var failed = false
+            var seen = Set<String>()
+            for id in ids where seen.insert(id).inserted {
                 do {
+                    let status = try await cri.image.imageStatus(.with { $0.image.image = id }, options: cri.options)
+                    guard status.hasImage else {
+                        Session.printError("no such image \(id)")
+                        failed = true
+                        continue
+                    }
                     _ = try await cri.image.removeImage(.with { $0.image.image = id }, options: cri.options)
-                } catch where prune {
-                    continue
-                }
-                deleted += status.image.repoTags.isEmpty ? status.image.repoDigests : status.image.repoTags
+                    deleted += status.image.repoTags.isEmpty ? status.image.repoDigests : status.image.repoTags
+                } catch let error as RPCError where !prune {
+                    Session.printError("error of removing image \"\(id)\": rpc error: code = \(Session.goName(error.code)) desc = \(error.message)")
+                    failed = true
+                } catch is RPCError {}
             }
-            return deleted
+            return (deleted, failed)
         }
         for name in deleted { print("Deleted: \(name)") }
+        if failed { throw ExitCode.failure }
     }
 }

@@ -81,6 +81,9 @@ struct ImageGarbageTests {
         defer { Task { await client.shutdown() }; try? FileManager.default.removeItem(atPath: layout.root) }
         let arm = try await images.pull("\(registry.host)/multiarch", platform: try Platform(parsing: "linux/arm/v7"))
         #expect(arm.id == TestImages.digest("multiarch", "config", platform: "linux/arm/v7"))
+        // Another platform does not take the tag (pod annotations can ask for one).
+        #expect(arm.repoTags.isEmpty)
+        #expect(arm.repoDigests == ["\(registry.host)/multiarch@\(TestImages.digest("multiarch", "index"))"])
         let amd = try await images.pull("\(registry.host)/multiarch")
         #expect(amd.id == TestImages.digest("multiarch", "config", platform: "linux/amd64"))
         // One tag names one image: the newest pull has it.

@@ -126,8 +126,25 @@ import Testing
             #expect(try Data(contentsOf: URL(fileURLWithPath: store.path(of: layer.digest))) == bytes, "\(name)")
             #expect(store.partials().isEmpty, "\(name)")
         }
+        // Every byte already there (a pull that died in its commit): nothing is asked for.
+        let complete = ContentStore(root: scratch("resume-complete"))
+        try FileManager.default.createDirectory(atPath: complete.root + "/ingest", withIntermediateDirectories: true)
+        try bytes.write(to: URL(fileURLWithPath: complete.root + "/ingest/\(Digest.hex(layer.digest)).partial"))
+        try await client.fetchBlob(reference, layer, into: complete, credentials: nil)
+        #expect(complete.contains(layer))
+
+        // A dead mirror first: its failure keeps the partial for the server to continue.
+        let dir = try certsDir(["\(registry.host)/hosts.toml": "server = \"http://\(registry.host)\"\n[host.\"http://127.0.0.1:9\"]\n"])
+        let mirrored = RegistryClient(hosts: RegistryHosts(configDir: dir))
+        defer { Task { await mirrored.shutdown() } }
+        let behindMirror = ContentStore(root: scratch("resume-mirror"))
+        try FileManager.default.createDirectory(atPath: behindMirror.root + "/ingest", withIntermediateDirectories: true)
+        try bytes.prefix(bytes.count / 2).write(to: URL(fileURLWithPath: behindMirror.root + "/ingest/\(Digest.hex(layer.digest)).partial"))
+        try await mirrored.fetchBlob(reference, layer, into: behindMirror, credentials: nil)
+        #expect(behindMirror.contains(layer))
+
         // The registry answered the continued downloads with 206 Partial Content.
         let log = try String(contentsOfFile: registry.logPath, encoding: .utf8)
-        #expect(log.split(separator: "\n").filter { $0.contains(Digest.hex(layer.digest)) && $0.contains("\" 206 ") }.count == 2)
+        #expect(log.split(separator: "\n").filter { $0.contains(Digest.hex(layer.digest)) && $0.contains("\" 206 ") }.count == 3)
     }
 }

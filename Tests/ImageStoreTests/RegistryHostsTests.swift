@@ -101,6 +101,25 @@ struct RegistryHostsTests {
         }
     }
 
+    @Test func aPullsCredentialsGoToItsRegistryAndNotToMirrors() throws {
+        let reference = try ImageReference(parsing: "private.example/app")
+        let upstream = RegistryEndpoint(scheme: "https", host: "private.example", isMirror: false)
+        let mirror = RegistryEndpoint(scheme: "https", host: "mirror.example", isMirror: true)
+        var credentials = RegistryCredentials(username: "u", password: "p")
+        #expect(credentials.apply(to: upstream, of: reference))
+        #expect(!credentials.apply(to: mirror, of: reference))
+        credentials.serverAddress = "https://mirror.example/v1/"
+        #expect(credentials.apply(to: mirror, of: reference))
+        #expect(!credentials.apply(to: upstream, of: reference))
+        credentials.serverAddress = "private.example"
+        #expect(credentials.apply(to: upstream, of: reference) && !credentials.apply(to: mirror, of: reference))
+    }
+
+    @Test func onlyLoopbackAddressesArePlainHTTPByDefault() {
+        for host in ["localhost:5000", "127.0.0.1:5000", "127.1.2.3", "[::1]:5000"] { #expect(RegistryHosts.isLoopback(host), "\(host)") }
+        for host in ["127.example.com", "127.0.0.1.nip.io", "localhost.example", "10.0.0.1"] { #expect(!RegistryHosts.isLoopback(host), "\(host)") }
+    }
+
     @Test func platformsParseAndPrintAsFlagsWriteThem() throws {
         #expect(try Platform(parsing: "linux/arm/v7") == Platform(architecture: "arm", os: "linux", variant: "v7"))
         #expect(try Platform(parsing: "linux/amd64").description == "linux/amd64")
