@@ -75,6 +75,9 @@ import Testing
             }
             await client.shutdown()
         }
+        // Over TLS the client and Go's server agree on HTTP/2 (ALPN); the access log says which.
+        let log = try String(contentsOfFile: registry.logPath, encoding: .utf8)
+        #expect(log.split(separator: "\n").contains { $0.contains("\"GET /v2/busybox/") && $0.contains("HTTP/2.0\"") }, "\(log.suffix(2000))")
     }
 
     @Test func theAuthFileGivesCredentialsWhenThePullHasNone() async throws {
