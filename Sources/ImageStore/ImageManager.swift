@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import FoundationEssentials
 import LinuxKit
 import OCI
@@ -142,7 +145,7 @@ public actor ImageManager {
                     let attempts = UnpackAttempts()
                     do {
                         try await client.fetchBlob(reference, layers[i], into: content, credentials: credentials) { fd, progress in
-                            attempts.start { try snapshots.unpack(blobFD: fd, progress: progress, diffID: diffIDs[i], chainID: chainIDs[i]) }
+                            attempts.start(owning: fd) { try snapshots.unpack(blobFD: fd, progress: progress, diffID: diffIDs[i], chainID: chainIDs[i]) }
                         }
                     } catch {
                         await attempts.settle()
@@ -180,8 +183,16 @@ extension ImageManager {
 final class UnpackAttempts: Sendable {
     private let tasks = Mutex<[Task<Void, any Error>]>([])
 
-    func start(_ body: @escaping @Sendable () throws -> Void) {
-        let task = Task { _ = try await OffPool.run { try body() } }
+    /// Runs `body`, which closes `fd`, on its own thread; if no thread can be made, `fd` is closed here.
+    func start(owning fd: Int32, _ body: @escaping @Sendable () throws -> Void) {
+        let task = Task {
+            do {
+                _ = try await OffPool.run { try body() }
+            } catch let error as SystemError where error.operation == "pthread_create" {
+                close(fd)
+                throw error
+            }
+        }
         tasks.withLock { $0.append(task) }
     }
 
