@@ -20,7 +20,7 @@ struct CgroupTests {
         let run = try runProcess("/bin/sh", ["-c", "exec \"$0\" --root \"$1\" run -d --bundle \"$2\" \"$3\" </dev/null >/dev/null 2>&1",
                                              RuntimeUnderTest.skiff.path, bundle.stateRoot, bundle.dir, bundle.id])
         #expect(run.status == 0)
-        let dir = try #require(Self.v2Root) + "/skiff-test/" + bundle.id
+        let dir = try #require(Self.v2Root) + Bundle.cgroupsPath(bundle.id)
         let state = try bundle.run(.skiff, ["state", bundle.id])
         let pid = (try JSONSerialization.jsonObject(with: Data(state.stdout.utf8)) as? [String: Any])?["pid"] as? Int
         let procs = try String(contentsOfFile: dir + "/cgroup.procs", encoding: .utf8)
@@ -44,7 +44,7 @@ struct CgroupTests {
         } else {
             #expect(out.status != 0)
             #expect(out.stderr.contains("cgroup: the memory controller is not available in \(root)"), "\(out.stderr)")
-            #expect(!FileManager.default.fileExists(atPath: root + "/skiff-test/" + bundle.id), "a refused create leaves no cgroup")
+            #expect(!FileManager.default.fileExists(atPath: root + Bundle.cgroupsPath(bundle.id)), "a refused create leaves no cgroup")
         }
     }
 }

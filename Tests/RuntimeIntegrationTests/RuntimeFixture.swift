@@ -66,8 +66,9 @@ final class Bundle: @unchecked Sendable {
         spec.process?.args = args
         spec.process?.env = ["PATH=/bin", "HOME=/"]
         // runc on this host places containers in v1 cgroups too: an absolute path keeps them out of
-        // the shell's own cgroups.
-        spec.linux?.cgroupsPath = "/skiff-test/\(id)"
+        // the shell's own cgroups. One level, no shared parent: a test removing an empty shared
+        // parent raced runc creating its child under it in another test.
+        spec.linux?.cgroupsPath = Self.cgroupsPath(id)
         spec.mounts?.append(RuntimeSpec.Mount(destination: "/tmp", type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev"]))
     }
 
@@ -76,11 +77,13 @@ final class Bundle: @unchecked Sendable {
             _ = try? run(runtime, ["delete", "--force", id])
         }
         try? FileManager.default.removeItem(atPath: dir)
-        // The shared parent cgroup goes once empty (rmdir fails harmlessly while others use it).
+        // What a failed create may have left (delete removes it otherwise).
         for controller in (try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/cgroup")) ?? [] {
-            rmdir("/sys/fs/cgroup/\(controller)/skiff-test")
+            rmdir("/sys/fs/cgroup/\(controller)" + Self.cgroupsPath(id))
         }
     }
+
+    static func cgroupsPath(_ id: String) -> String { "/skiff-test-" + id }
 
     func writeSpec() throws {
         let encoder = JSONEncoder()
