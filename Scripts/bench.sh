@@ -15,7 +15,8 @@ bindir=$(swift build -c release --show-bin-path)
 skiff=$bindir/skiff
 runc=$(command -v runc)
 work=$(mktemp -d /tmp/skiff-bench.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+# The containers' cgroups go with `delete`; their parent is left empty, so it goes here.
+trap 'rm -rf "$work"; rmdir /sys/fs/cgroup/*/skiff-bench 2>/dev/null || true' EXIT
 
 # A bundle whose process sleeps: `delete -f` has a live container to kill, as in real use.
 mkdir -p "$work/bundle/rootfs/bin"
