@@ -74,8 +74,7 @@ public struct ContentStore: Sendable {
         let hex = Digest.hex(digest)
         if rename("\(ingestDir)/\(hex).partial", temp) == 0 { return true }
         for name in FileSystem.directoryEntries(ingestDir) where name.hasPrefix(hex + ".") {
-            let parts = name.split(separator: ".")
-            guard parts.count == 3, let pid = Int32(parts[1]), pid != getpid(), kill(pid, 0) != 0 else { continue }
+            guard let pid = Self.writer(ofIngest: name), writerIsGone(pid) else { continue }
             if rename("\(ingestDir)/\(name)", temp) == 0 { return true }
         }
         return false
@@ -103,11 +102,22 @@ public struct ContentStore: Sendable {
     /// of processes that no longer run.
     public func removeStaleIngests() {
         for name in FileSystem.directoryEntries(ingestDir) {
-            let parts = name.split(separator: ".")
-            if parts.count == 3, let pid = Int32(parts[1]), pid == getpid() || kill(pid, 0) == 0 { continue }
+            if let pid = Self.writer(ofIngest: name), !writerIsGone(pid) { continue }
             unlink("\(ingestDir)/\(name)")
         }
     }
+
+    /// The pid in an ingest file's name (`<hex>.<pid>.<serial>`); nil for a suspended `.partial`.
+    static func writer(ofIngest name: String) -> Int32? {
+        let parts = name.split(separator: ".")
+        return parts.count == 3 ? Int32(parts[1]) : nil
+    }
+}
+
+/// Whether the process that named a work file (an ingest, an unpack directory) after its pid is
+/// gone, so the file is nobody's. This process's own are always in use.
+func writerIsGone(_ pid: Int32) -> Bool {
+    pid != getpid() && kill(pid, 0) != 0
 }
 
 /// One blob being written. Call `write` with the body as it arrives, then `commit`. On a

@@ -21,10 +21,7 @@ extension ImageManager {
     @discardableResult
     public func collectGarbage() async -> GarbageReport {
         // A running collection chose what to keep before the latest change: wait, then run anew.
-        while let running = collecting {
-            _ = await running.value
-            if collecting == running { collecting = nil }
-        }
+        await collectionsFinished()
         guard inflight.isEmpty else {
             garbagePending = true
             return GarbageReport(deferred: true)
@@ -53,6 +50,15 @@ extension ImageManager {
         let report = await task.value
         if collecting == task { collecting = nil }
         return report
+    }
+
+    /// Waits until no collection runs. A finished one is cleared here too: its own caller may not
+    /// have resumed yet, and looping on a finished task would never let it.
+    func collectionsFinished() async {
+        while let running = collecting {
+            _ = await running.value
+            if collecting == running { collecting = nil }
+        }
     }
 
     /// Called as a pull ends: the collection that waited for it.

@@ -50,12 +50,7 @@ public actor ImageManager {
         do { reference = try ImageReference(parsing: image) } catch { throw ImageError.invalidReference(error.description) }
         let key = reference.description + " " + platform.description
         if let running = inflight[key] { return try await running.value }
-        // A finished collection is cleared here too: its own caller may not have run yet, and
-        // spinning on a finished task would never let it.
-        while let running = collecting {
-            _ = await running.value
-            if collecting == running { collecting = nil }
-        }
+        await collectionsFinished()
         // Another pull of this reference may have started while this one waited.
         if let running = inflight[key] { return try await running.value }
         let task = Task { try await self.download(reference, credentials: credentials, platform: platform) }

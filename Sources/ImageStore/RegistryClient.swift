@@ -103,8 +103,8 @@ public final class RegistryClient: Sendable {
         let index: ImageIndex = try decode(first.bytes, what: "index")
         do { try index.validate() } catch { throw .badResponse("index of \(reference): \(error)") }
         guard let entry = index.manifest(for: platform) else {
-            let available = index.manifests.compactMap { $0.platform }.map { [$0.os, $0.architecture, $0.variant].compactMap { $0 }.joined(separator: "/") }
-            throw .noMatchingPlatform(reference.description, platform: platform.description, available: available)
+            throw .noMatchingPlatform(reference.description, platform: platform.description,
+                                      available: index.manifests.compactMap(\.platform?.description))
         }
         let chosen = try await fetchManifest(reference, ref: entry.digest, expected: entry.digest, at: endpoint, credentials: credentials)
         guard MediaType.manifests.contains(chosen.mediaType) else {

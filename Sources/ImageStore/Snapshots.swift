@@ -87,7 +87,7 @@ public struct Snapshots: Sendable {
     /// Unpack directories of processes that no longer run.
     public func removeStaleUnpacks() {
         for name in FileSystem.directoryEntries(root) where name.hasPrefix(".unpack-") {
-            guard let pid = Int32(name.dropFirst(8).prefix { $0 != "-" }), pid != getpid(), kill(pid, 0) != 0 else { continue }
+            guard let pid = Int32(name.dropFirst(8).prefix { $0 != "-" }), writerIsGone(pid) else { continue }
             try? FileSystem.removeTree(root + "/" + name)
         }
     }
