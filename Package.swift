@@ -112,14 +112,22 @@ let package = Package(
             dependencies: [
                 "RuntimeEngine", "OCI", "CommandLineSupport", "SkiffConfig", "LinuxKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            // Fully static: no dynamic loader, no relocations and no shared libraries to map at each
+            // start, which halves the cost of every `skiff` call (docs/BENCHMARKS.md). The three
+            // libraries are FoundationEssentials' own dependencies, which a static link must name
+            // (release builds drop the code that needs them, debug builds do not).
+            linkerSettings: [.unsafeFlags(["-static-executable", "-l_FoundationCollections", "-lswiftSynchronization", "-l_FoundationCShims"])]
         ),
         .testTarget(name: "SkiffConfigTests", dependencies: ["SkiffConfig"]),
         .testTarget(name: "RuntimeEngineTests", dependencies: ["RuntimeEngine", "Cgroups", "OCI", "CShims"]),
         // Privileged: runs `skiff` (and runc, as the reference) on generated bundles with a probe.
+        // `skiff` is not a dependency: `swift test` builds every product anyway, and a test target
+        // that depends on an executable links that executable's code, and its static link flags,
+        // into the test bundle.
         .testTarget(
             name: "RuntimeIntegrationTests",
-            dependencies: ["OCI", "Capabilities", "LinuxKit", "CShims", "skiff"]
+            dependencies: ["OCI", "Capabilities", "LinuxKit", "CShims"]
         ),
         .testTarget(name: "LinuxKitTests", dependencies: ["LinuxKit"]),
         // The test images and a private docker-registry, shared by the image and daemon tests.
