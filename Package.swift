@@ -52,11 +52,13 @@ let package = Package(
         .target(name: "LinuxKit", dependencies: ["CShims"]),
         .target(name: "SkiffConfig"),
         .target(name: "OCI"),
+        // Codable JSON without Foundation, for the runtime's start path (see JSONDecoding).
+        .target(name: "JSONCoding"),
         .target(name: "Capabilities"),
         .target(name: "CommandLineSupport"),
         .target(name: "Cgroups", dependencies: ["CShims", "LinuxKit", "OCI"]),
         .target(name: "Seccomp", dependencies: ["CShims", "OCI"]),
-        .target(name: "RuntimeEngine", dependencies: ["CShims", "LinuxKit", "OCI", "Capabilities", "Cgroups", "Seccomp"]),
+        .target(name: "RuntimeEngine", dependencies: ["CShims", "LinuxKit", "OCI", "Capabilities", "Cgroups", "Seccomp", "JSONCoding"]),
         .target(
             name: "ImageStore",
             dependencies: [
@@ -110,7 +112,7 @@ let package = Package(
         .executableTarget(
             name: "skiff",
             dependencies: [
-                "RuntimeEngine", "OCI", "CommandLineSupport", "SkiffConfig", "LinuxKit",
+                "RuntimeEngine", "OCI", "CommandLineSupport", "SkiffConfig", "LinuxKit", "JSONCoding",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             // Fully static: no dynamic loader, no relocations and no shared libraries to map at each
@@ -120,6 +122,7 @@ let package = Package(
             linkerSettings: [.unsafeFlags(["-static-executable", "-l_FoundationCollections", "-lswiftSynchronization", "-l_FoundationCShims"])]
         ),
         .testTarget(name: "SkiffConfigTests", dependencies: ["SkiffConfig"]),
+        .testTarget(name: "JSONCodingTests", dependencies: ["JSONCoding", "OCI"]),
         .testTarget(name: "RuntimeEngineTests", dependencies: ["RuntimeEngine", "Cgroups", "OCI", "CShims"]),
         // Privileged: runs `skiff` (and runc, as the reference) on generated bundles with a probe.
         // `skiff` is not a dependency: `swift test` builds every product anyway, and a test target

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import FoundationEssentials
+import JSONCoding
 import LinuxKit
 import OCI
 
@@ -54,22 +54,22 @@ public struct ContainerStore: Sendable {
             throw .system(error)
         }
         do {
-            return try JSONDecoder().decode(ContainerRecord.self, from: Data(bytes))
+            return try JSONDecoding.decode(ContainerRecord.self, from: bytes)
         } catch {
             throw .system(SystemError("decode state.json of \(id)", errno: EINVAL))
         }
     }
 
     public func save(_ record: ContainerRecord) throws(RuntimeError) {
-        let data: Data
+        let data: [UInt8]
         do {
-            data = try JSONEncoder().encode(record)
+            data = try JSONEncoding.encode(record)
         } catch {
             throw .system(SystemError("encode state.json", errno: EINVAL))
         }
         do {
             // Volatile like the containers it describes: atomic, not fsynced.
-            try AtomicFile.write(Array(data), to: directory(record.id) + "/state.json", mode: 0o600, durable: false)
+            try AtomicFile.write(data, to: directory(record.id) + "/state.json", mode: 0o600, durable: false)
         } catch {
             throw .system(error)
         }

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import FoundationEssentials
+import JSONCoding
 import LinuxKit
 import OCI
 
@@ -38,9 +38,7 @@ enum Hooks {
         guard let hooks, !hooks.isEmpty else { return }
         let input: [UInt8]
         do {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            input = Array(try encoder.encode(state))
+            input = try JSONEncoding.encode(state)
         } catch {
             throw .hook("\(kind): cannot encode the state")
         }

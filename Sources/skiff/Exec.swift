@@ -2,7 +2,6 @@
 import Glibc
 #endif
 import ArgumentParser
-import FoundationEssentials
 import LinuxKit
 import OCI
 import RuntimeEngine

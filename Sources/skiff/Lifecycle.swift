@@ -2,7 +2,8 @@
 import Glibc
 #endif
 import ArgumentParser
-import FoundationEssentials
+import JSONCoding
+import LinuxKit
 import OCI
 import RuntimeEngine
 
@@ -146,8 +147,10 @@ struct SpecCommand: ParsableCommand {
         let path = bundle + "/config.json"
         guard access(path, F_OK) != 0 else { throw ValidationError("\(path) already exists") }
         let text = try JSONOutput.pretty(RuntimeSpec.defaultSpec())
-        guard FileManager.default.createFile(atPath: path, contents: Data((text + "\n").utf8)) else {
-            throw ValidationError("cannot write \(path)")
+        do {
+            try AtomicFile.write(Array((text + "\n").utf8), to: path, mode: 0o644, durable: false)
+        } catch {
+            throw ValidationError("cannot write \(path): \(error.reason)")
         }
     }
 }
@@ -167,17 +170,9 @@ struct Features: ParsableCommand {
 }
 
 enum JSONOutput {
-    static func pretty<T: Encodable>(_ value: T) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
-    }
+    static func pretty<T: Encodable>(_ value: T) throws -> String { try JSONEncoding.string(value, pretty: true) }
 
-    static func compact<T: Encodable>(_ value: T) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
-    }
+    static func compact<T: Encodable>(_ value: T) throws -> String { try JSONEncoding.string(value) }
 }
 
 extension String {

@@ -17,7 +17,7 @@ fail() { echo "FAIL $1: $2"; failed=1; }
 # The value of KEY in a flat-keyed cgroup file: key FILE KEY ("oom_kill 1" -> 1).
 key() { sed -n "s/^$2 //p" "$1"; }
 
-# A container's status from `state` (runc prints "status": "x", Swift's JSONEncoder "status" : "x").
+# A container's status from `state` ("status": "x" from runc and skiff; spaces allowed either side).
 # Through a file: busybox timeout's watcher process would hold a pipe open for up to a second.
 status() {
     $RT state "$1" >/tmp/state 2>/dev/null
