@@ -1,7 +1,7 @@
 import ArgumentParser
 
 /// The verbs a container manager calls for every container (`create`, `start`, `state`, `kill`,
-/// `delete`), parsed by hand. argument-parser builds its command tree through reflection and
+/// `delete`, and `run`), parsed by hand. argument-parser builds its command tree through reflection and
 /// dynamic casts, about 2 ms of every `skiff` process in a binary this size (docs/BENCHMARKS.md);
 /// create + start pays it twice. Only the plain spellings are taken here: anything else (another
 /// flag, `--help`, a missing id) returns nil and the full parser handles and explains it, so the
@@ -17,6 +17,10 @@ enum FastPath {
             case ("create", 1):
                 try Create.execute(context, id: parsed.positionals[0], bundle: parsed.value("--bundle") ?? ".",
                                    pidFile: parsed.value("--pid-file"), consoleSocket: parsed.value("--console-socket"))
+            case ("run", 1):
+                try Run.execute(context, id: parsed.positionals[0], bundle: parsed.value("--bundle") ?? ".",
+                                pidFile: parsed.value("--pid-file"), detach: parsed.flags.contains("--detach"),
+                                consoleSocket: parsed.value("--console-socket"))
             case ("start", 1): try Start.execute(context, id: parsed.positionals[0])
             case ("state", 1): try State.execute(context, id: parsed.positionals[0])
             case ("delete", 1): try Delete.execute(context, id: parsed.positionals[0], force: parsed.flags.contains("--force"))
@@ -44,10 +48,11 @@ enum FastPath {
 
     static let globalValues: Set<String> = ["--root", "--log", "--log-format"]
     static let verbValues: [String: Set<String>] = [
-        "create": ["--bundle", "--pid-file", "--console-socket"], "start": [], "state": [], "delete": [], "kill": [],
+        "create": ["--bundle", "--pid-file", "--console-socket"], "run": ["--bundle", "--pid-file", "--console-socket"],
+        "start": [], "state": [], "delete": [], "kill": [],
     ]
-    static let verbFlags: [String: Set<String>] = ["delete": ["--force"], "kill": ["--all"]]
-    static let shortNames = ["-b": "--bundle", "-f": "--force", "-a": "--all"]
+    static let verbFlags: [String: Set<String>] = ["delete": ["--force"], "kill": ["--all"], "run": ["--detach"]]
+    static let shortNames = ["-b": "--bundle", "-f": "--force", "-a": "--all", "-d": "--detach"]
 
     static func parse(_ arguments: [String]) -> Parsed? {
         var parsed = Parsed()

@@ -103,11 +103,17 @@ struct Run: ParsableCommand {
     @Option(help: "Unix socket to send the terminal's master fd to.") var consoleSocket: String?
 
     func run() throws {
+        try Self.execute(global.context(), id: id, bundle: bundle, pidFile: pidFile, detach: detach,
+                         preserveFds: preserveFds, consoleSocket: consoleSocket)
+    }
+
+    static func execute(_ context: RuntimeContext, id: String, bundle: String, pidFile: String?, detach: Bool,
+                        preserveFds: Int32 = 0, consoleSocket: String?) throws {
         // Only a foreground run without a socket needs to know: it then proxies the terminal.
         let terminal = !detach && consoleSocket == nil && Runtime.terminalRequested(bundle: bundle)
-        let console = try Console.make(socketPath: consoleSocket, terminal: terminal, detach: detach, global.context())
+        let console = try Console.make(socketPath: consoleSocket, terminal: terminal, detach: detach, context)
         defer { console.close() }
-        let status: Int32 = try global.run { runtime in
+        let status: Int32 = try context.run { runtime in
             let created = try runtime.create(id: id, bundle: bundle, pidFile: pidFile, preserveFDs: preserveFds,
                                              consoleSocketFD: console.childFD)
             try runtime.start(id: id)
