@@ -20,6 +20,15 @@ public enum JSONDecoding {
     public static func parse(_ bytes: [UInt8]) throws(JSONSyntaxError) -> JSONValue { try JSONParser.parse(bytes) }
 }
 
+/// The key of a superclass's part of an object, as Foundation names it.
+struct SuperKey: CodingKey {
+    var stringValue: String { "super" }
+    var intValue: Int? { nil }
+    init() {}
+    init?(stringValue: String) { nil }
+    init?(intValue: Int) { nil }
+}
+
 /// An array element's place in a coding path (`intValue` set, as Foundation does).
 struct IndexKey: CodingKey {
     let intValue: Int?
@@ -57,8 +66,11 @@ extension JSONValue {
         return value
     }
 
-    func floating<F: LosslessStringConvertible>(_ type: F.Type, _ path: [any CodingKey]) throws -> F {
+    func floating<F: BinaryFloatingPoint & LosslessStringConvertible>(_ type: F.Type, _ path: [any CodingKey]) throws -> F {
         guard case .number(let text) = self, let value = F(text) else { throw mismatch(type, self, path) }
+        guard value.isFinite else {
+            throw DecodingError.dataCorrupted(.init(codingPath: path, debugDescription: "\(text) does not fit in \(type)"))
+        }
         return value
     }
 }
@@ -147,7 +159,7 @@ struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
         try ValueDecoder(value: try member(key), codingPath: path(key)).unkeyedContainer()
     }
 
-    func superDecoder() throws -> any Decoder { ValueDecoder(value: .object(members), codingPath: codingPath) }
+    func superDecoder() throws -> any Decoder { ValueDecoder(value: members["super"] ?? .null, codingPath: codingPath + [SuperKey()]) }
     func superDecoder(forKey key: Key) throws -> any Decoder { ValueDecoder(value: members[key.stringValue] ?? .null, codingPath: path(key)) }
 }
 

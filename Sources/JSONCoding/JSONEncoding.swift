@@ -28,8 +28,11 @@ final class Node {
         return .object((members ?? [:]).mapValues(\.value))
     }
 
-    func member(_ key: String) -> Node {
+    /// A new child under `key`, or with `reuse`, the one already there (a nested container asked for
+    /// twice writes into the same object, as with Foundation).
+    func member(_ key: String, reuse: Bool = false) -> Node {
         if members == nil { members = [:] }
+        if reuse, let existing = members![key] { return existing }
         let child = Node()
         members![key] = child
         return child
@@ -117,15 +120,17 @@ struct KeyedEncoder<Key: CodingKey>: KeyedEncodingContainerProtocol {
     }
 
     func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
-        ValueEncoder(node: node.member(key.stringValue), codingPath: codingPath + [key]).container(keyedBy: keyType)
+        ValueEncoder(node: node.member(key.stringValue, reuse: true), codingPath: codingPath + [key]).container(keyedBy: keyType)
     }
 
     func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
-        ValueEncoder(node: node.member(key.stringValue), codingPath: codingPath + [key]).unkeyedContainer()
+        ValueEncoder(node: node.member(key.stringValue, reuse: true), codingPath: codingPath + [key]).unkeyedContainer()
     }
 
-    func superEncoder() -> any Encoder { ValueEncoder(node: node.member("super"), codingPath: codingPath) }
-    func superEncoder(forKey key: Key) -> any Encoder { ValueEncoder(node: node.member(key.stringValue), codingPath: codingPath + [key]) }
+    func superEncoder() -> any Encoder { ValueEncoder(node: node.member("super", reuse: true), codingPath: codingPath + [SuperKey()]) }
+    func superEncoder(forKey key: Key) -> any Encoder {
+        ValueEncoder(node: node.member(key.stringValue, reuse: true), codingPath: codingPath + [key])
+    }
 }
 
 struct UnkeyedEncoder: UnkeyedEncodingContainer {

@@ -7,29 +7,38 @@ import Glibc
 /// State that dies with the machine anyway (a runtime's container records) skips the fsyncs, which
 /// cost milliseconds on a disk.
 public enum AtomicFile {
-    public static func write(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644, durable: Bool = true) throws(SystemError) {
-        let temp = path + ".tmp-\(getpid())"
-        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
-        guard fd >= 0 else { throw SystemError("open", path: temp) }
+    /// Writes a file that must not exist yet (EEXIST otherwise), never through a symlink at `path`;
+    /// on failure nothing is left behind.
+    public static func createNew(_ bytes: [UInt8], at path: String, mode: mode_t = 0o644, sync: Bool = false) throws(SystemError) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw SystemError("open", path: path) }
         var offset = 0
         while offset < bytes.count {
             let n = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
             if n < 0 {
                 if errno == EINTR { continue }
-                let err = SystemError("write", path: temp)
+                let err = SystemError("write", path: path)
                 close(fd)
-                unlink(temp)
+                unlink(path)
                 throw err
             }
             offset += n
         }
-        guard !durable || fsync(fd) == 0 else {
-            let err = SystemError("fsync", path: temp)
+        guard !sync || fsync(fd) == 0 else {
+            let err = SystemError("fsync", path: path)
             close(fd)
-            unlink(temp)
+            unlink(path)
             throw err
         }
         close(fd)
+    }
+
+    public static func write(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644, durable: Bool = true) throws(SystemError) {
+        let temp = path + ".tmp-\(getpid())"
+        // A leftover of an earlier process with this pid goes; anything planted in its place after
+        // that makes the exclusive create fail instead of being followed.
+        unlink(temp)
+        try createNew(bytes, at: temp, mode: mode, sync: durable)
         guard rename(temp, path) == 0 else {
             let err = SystemError("rename", path: path)
             unlink(temp)

@@ -189,8 +189,10 @@ public struct Runtime: Sendable {
         } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
             throw .invalidSpec(field: Self.codingPath(context.codingPath), reason: "wrong type")
         } catch let DecodingError.dataCorrupted(context) {
+            // Either the document is not JSON, or a value is out of range for its field.
+            let reason = (context.underlyingError as? JSONSyntaxError).map { "not valid JSON (\($0.reason) at byte \($0.offset))" }
             throw .invalidSpec(field: context.codingPath.isEmpty ? name : Self.codingPath(context.codingPath),
-                               reason: "not valid JSON")
+                               reason: reason ?? context.debugDescription)
         } catch {
             throw .invalidSpec(field: name, reason: "\(error)")
         }

@@ -78,7 +78,8 @@ enum FastPath {
             let takesValue = globalValues.contains(arg) || (verbValues[parsed.verb]?.contains(arg) ?? false)
             if takesValue {
                 if value == nil {
-                    guard index < arguments.count else { return nil }
+                    // argument-parser takes no dash-word as a value (`--pid-file -d` is an error there).
+                    guard index < arguments.count, !arguments[index].hasPrefix("-") || arguments[index] == "-" else { return nil }
                     value = arguments[index]
                     index += 1
                 }

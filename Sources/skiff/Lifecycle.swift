@@ -151,12 +151,12 @@ struct SpecCommand: ParsableCommand {
 
     func run() throws {
         let path = bundle + "/config.json"
-        guard access(path, F_OK) != 0 else { throw ValidationError("\(path) already exists") }
         let text = try JSONOutput.pretty(RuntimeSpec.defaultSpec())
         do {
-            try AtomicFile.write(Array((text + "\n").utf8), to: path, mode: 0o644, durable: false)
+            // Exclusive and without following symlinks: root may run this in a directory others can write.
+            try AtomicFile.createNew(Array((text + "\n").utf8), at: path)
         } catch {
-            throw ValidationError("cannot write \(path): \(error.reason)")
+            throw ValidationError(error.errno == EEXIST ? "\(path) already exists" : "cannot write \(path): \(error.reason)")
         }
     }
 }

@@ -107,6 +107,47 @@ import Testing
         }
     }
 
+    class Base: Codable { var a = 1 }
+    final class Derived: Base {
+        var b = 2
+        enum Keys: CodingKey { case b, extra }
+        override init() { super.init() }
+        required init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: Keys.self)
+            b = try c.decode(Int.self, forKey: .b)
+            try super.init(from: try c.superDecoder())
+        }
+        override func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: Keys.self)
+            try c.encode(b, forKey: .b)
+            try super.encode(to: c.superEncoder())
+            // Asked for twice, a nested container is the same object.
+            var first = c.nestedContainer(keyedBy: Keys.self, forKey: .extra)
+            try first.encode(1, forKey: .b)
+            var second = c.nestedContainer(keyedBy: Keys.self, forKey: .extra)
+            try second.encode(2, forKey: .extra)
+        }
+    }
+
+    @Test func superclassesAndNestedContainersRoundTrip() throws {
+        let value = Derived()
+        value.a = 5
+        value.b = 6
+        let bytes = try JSONEncoding.encode(value)
+        #expect(String(decoding: bytes, as: UTF8.self) == #"{"b":6,"extra":{"b":1,"extra":2},"super":{"a":5}}"#)
+        let back = try JSONDecoding.decode(Derived.self, from: bytes)
+        #expect(back.a == 5 && back.b == 6)
+        let foundation = try JSONDecoder().decode(Derived.self, from: Data(bytes))
+        #expect(foundation.a == 5 && foundation.b == 6)
+    }
+
+    @Test func outOfRangeNumbersAreRefused() {
+        #expect(throws: DecodingError.self) { try JSONDecoding.decode([Double].self, from: Array("[1e400]".utf8)) }
+        #expect(throws: DecodingError.self) { try JSONDecoding.decode([UInt8].self, from: Array("[256]".utf8)) }
+        #expect(throws: DecodingError.self) { try JSONDecoding.decode([Int64].self, from: Array("[9223372036854775808]".utf8)) }
+        #expect((try? JSONDecoding.decode([Int64].self, from: Array("[-9223372036854775808]".utf8))) == [Int64.min])
+    }
+
     @Test func readsValidCornerCases() throws {
         #expect(try JSONDecoding.parse(Array(" [ -0 , 1e5 , 2.5E-3 , true , null ] ".utf8))
             == .array([.number("-0"), .number("1e5"), .number("2.5E-3"), .bool(true), .null]))

@@ -33,5 +33,14 @@ struct InvalidSpecTests {
         let out = try bundle.run(.skiff, ["run", "--bundle", bundle.dir, bundle.id])
         #expect(out.status != 0)
         #expect(out.stderr.contains("invalid config.json: process.user.uid: wrong type"), "\(out.stderr)")
+        // Not JSON at all: where reading stopped, and why.
+        try "{\"ociVersion\": \"1.0.2\",}".write(toFile: bundle.dir + "/config.json", atomically: true, encoding: .utf8)
+        let syntax = try bundle.run(.skiff, ["run", "--bundle", bundle.dir, bundle.id])
+        #expect(syntax.stderr.contains("invalid config.json: config.json: not valid JSON (expected a member name at byte 23)"), "\(syntax.stderr)")
+        // A value out of range for its field.
+        try "{\"ociVersion\": \"1.0.2\", \"root\": {\"path\": \"rootfs\"}, \"process\": {\"cwd\": \"/\", \"user\": {\"uid\": -1, \"gid\": 0}}}"
+            .write(toFile: bundle.dir + "/config.json", atomically: true, encoding: .utf8)
+        let range = try bundle.run(.skiff, ["run", "--bundle", bundle.dir, bundle.id])
+        #expect(range.stderr.contains("invalid config.json: process.user.uid: -1 does not fit in UInt32"), "\(range.stderr)")
     }
 }
