@@ -6,12 +6,18 @@
 /// binary) before any work. Errors are the standard `DecodingError`s with their coding paths, so
 /// callers name the failing field the same way.
 public enum JSONDecoding {
-    public static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
+    /// `rejectingNUL`: refuse any string or member name holding U+0000 (valid JSON), naming where.
+    /// A string that reaches C is cut at its first NUL, so what was validated would not be what is
+    /// used; runc fails such fields too.
+    public static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8], rejectingNUL: Bool = false) throws -> T {
         let value: JSONValue
         do {
             value = try JSONParser.parse(bytes)
         } catch {
             throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: error.description, underlyingError: error))
+        }
+        if rejectingNUL, let path = value.pathToNUL() {
+            throw DecodingError.dataCorrupted(.init(codingPath: path, debugDescription: "contains a NUL character"))
         }
         return try T(from: ValueDecoder(value: value, codingPath: []))
     }
@@ -20,12 +26,12 @@ public enum JSONDecoding {
     public static func parse(_ bytes: [UInt8]) throws(JSONSyntaxError) -> JSONValue { try JSONParser.parse(bytes) }
 }
 
-/// The key of a superclass's part of an object, as Foundation names it.
-struct SuperKey: CodingKey {
-    var stringValue: String { "super" }
+/// A member name in a coding path (`"super"` for a superclass's part, as Foundation names it).
+struct NameKey: CodingKey {
+    let stringValue: String
     var intValue: Int? { nil }
-    init() {}
-    init?(stringValue: String) { nil }
+    init(_ name: String) { stringValue = name }
+    init?(stringValue: String) { self.init(stringValue) }
     init?(intValue: Int) { nil }
 }
 
@@ -43,6 +49,26 @@ private func mismatch<T>(_ type: T.Type, _ value: JSONValue, _ path: [any Coding
         return .valueNotFound(type, .init(codingPath: path, debugDescription: "expected \(type), found null"))
     }
     return .typeMismatch(type, .init(codingPath: path, debugDescription: "expected \(type), found \(value.kind)"))
+}
+
+extension JSONValue {
+    /// Where the first string or member name with a NUL is (members in sorted order), or nil.
+    func pathToNUL() -> [any CodingKey]? {
+        switch self {
+        case .string(let s): return s.utf8.contains(0) ? [] : nil
+        case .array(let elements):
+            for (i, element) in elements.enumerated() {
+                if let path = element.pathToNUL() { return [IndexKey(i)] + path }
+            }
+        case .object(let members):
+            for name in members.keys.sorted() {
+                if name.utf8.contains(0) { return [NameKey(name)] }
+                if let path = members[name]!.pathToNUL() { return [NameKey(name)] + path }
+            }
+        default: break
+        }
+        return nil
+    }
 }
 
 /// The scalar conversions every container shares.
@@ -159,7 +185,7 @@ struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
         try ValueDecoder(value: try member(key), codingPath: path(key)).unkeyedContainer()
     }
 
-    func superDecoder() throws -> any Decoder { ValueDecoder(value: members["super"] ?? .null, codingPath: codingPath + [SuperKey()]) }
+    func superDecoder() throws -> any Decoder { ValueDecoder(value: members["super"] ?? .null, codingPath: codingPath + [NameKey("super")]) }
     func superDecoder(forKey key: Key) throws -> any Decoder { ValueDecoder(value: members[key.stringValue] ?? .null, codingPath: path(key)) }
 }
 

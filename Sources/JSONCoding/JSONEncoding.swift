@@ -127,7 +127,7 @@ struct KeyedEncoder<Key: CodingKey>: KeyedEncodingContainerProtocol {
         ValueEncoder(node: node.member(key.stringValue, reuse: true), codingPath: codingPath + [key]).unkeyedContainer()
     }
 
-    func superEncoder() -> any Encoder { ValueEncoder(node: node.member("super", reuse: true), codingPath: codingPath + [SuperKey()]) }
+    func superEncoder() -> any Encoder { ValueEncoder(node: node.member("super", reuse: true), codingPath: codingPath + [NameKey("super")]) }
     func superEncoder(forKey key: Key) -> any Encoder {
         ValueEncoder(node: node.member(key.stringValue, reuse: true), codingPath: codingPath + [key])
     }

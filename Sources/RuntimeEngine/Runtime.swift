@@ -183,7 +183,7 @@ public struct Runtime: Sendable {
             throw .invalidSpec(field: name, reason: "cannot read \(path): \(error.reason)")
         }
         do {
-            return (try JSONDecoding.decode(T.self, from: bytes), bytes)
+            return (try JSONDecoding.decode(T.self, from: bytes, rejectingNUL: true), bytes)
         } catch let DecodingError.keyNotFound(key, context) {
             throw .invalidSpec(field: Self.codingPath(context.codingPath + [key]), reason: "missing")
         } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {

@@ -148,6 +148,18 @@ import Testing
         #expect((try? JSONDecoding.decode([Int64].self, from: Array("[-9223372036854775808]".utf8))) == [Int64.min])
     }
 
+    @Test func aNULIsRefusedOnlyWhenAsked() throws {
+        let json = Array(#"{"a":[{"b":"x"},{"c":"y\u0000"}]}"#.utf8)
+        #expect(try JSONDecoding.decode([String: [[String: String]]].self, from: json)["a"]?[1]["c"] == "y\u{0}")
+        do {
+            _ = try JSONDecoding.decode([String: [[String: String]]].self, from: json, rejectingNUL: true)
+            Issue.record("a NUL was accepted")
+        } catch DecodingError.dataCorrupted(let context) {
+            #expect(context.codingPath.map { $0.intValue.map(String.init) ?? $0.stringValue } == ["a", "1", "c"])
+        }
+        #expect(throws: DecodingError.self) { try JSONDecoding.decode([String: Int].self, from: Array(#"{"k\u0000":1}"#.utf8), rejectingNUL: true) }
+    }
+
     @Test func readsValidCornerCases() throws {
         #expect(try JSONDecoding.parse(Array(" [ -0 , 1e5 , 2.5E-3 , true , null ] ".utf8))
             == .array([.number("-0"), .number("1e5"), .number("2.5E-3"), .bool(true), .null]))

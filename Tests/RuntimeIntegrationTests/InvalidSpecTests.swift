@@ -14,6 +14,8 @@ struct InvalidSpecTests {
         ("args", { $0.process?.args = [] }, "process.args: must name a program"),
         ("hostname", { $0.linux?.namespaces?.removeAll { $0.type == "uts" } }, "hostname: needs a new uts namespace"),
         ("executable", { $0.process?.args = ["/no/such/program"] }, "executable lookup (/no/such/program): No such file or directory"),
+        // C would see "/bin/sh" and run it.
+        ("nul", { $0.process?.args = ["/bin/sh\u{0}x"] }, "process.args[0]: contains a NUL character"),
     ]
 
     @Test(arguments: cases.indices)
