@@ -78,48 +78,47 @@ struct JSONParser {
     }
 
     private mutating func object(depth: Int) throws(JSONSyntaxError) -> JSONValue {
-        guard depth <= Self.maximumDepth else { throw error("nested deeper than \(Self.maximumDepth)") }
-        index += 1
         var members: [String: JSONValue] = [:]
-        skipSpace()
-        if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
-            index += 1
-            return .object(members)
+        try items(closedBy: "}", depth: depth) { (p: inout JSONParser) throws(JSONSyntaxError) in
+            guard p.index < p.bytes.count, p.bytes[p.index] == UInt8(ascii: "\"") else { throw p.error("expected a member name") }
+            let key = try p.string()
+            p.skipSpace()
+            guard p.index < p.bytes.count, p.bytes[p.index] == UInt8(ascii: ":") else { throw p.error("expected ':'") }
+            p.index += 1
+            members[key] = try p.value(depth: depth)
         }
-        while true {
-            skipSpace()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a member name") }
-            let key = try string()
-            skipSpace()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':'") }
-            index += 1
-            members[key] = try value(depth: depth)
-            skipSpace()
-            guard index < bytes.count else { throw error("unexpected end of input") }
-            if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-            guard bytes[index] == UInt8(ascii: "}") else { throw error("expected ',' or '}'") }
-            index += 1
-            return .object(members)
-        }
+        return .object(members)
     }
 
     private mutating func array(depth: Int) throws(JSONSyntaxError) -> JSONValue {
-        guard depth <= Self.maximumDepth else { throw error("nested deeper than \(Self.maximumDepth)") }
-        index += 1
         var elements: [JSONValue] = []
+        try items(closedBy: "]", depth: depth) { (p: inout JSONParser) throws(JSONSyntaxError) in
+            elements.append(try p.value(depth: depth))
+        }
+        return .array(elements)
+    }
+
+    /// The comma-separated items of an object or array, from its opening bracket to `close`: empty,
+    /// or items read by `item` (which starts after any whitespace), without a trailing comma.
+    private mutating func items(closedBy close: Unicode.Scalar, depth: Int,
+                                _ item: (inout JSONParser) throws(JSONSyntaxError) -> Void) throws(JSONSyntaxError) {
+        guard depth <= Self.maximumDepth else { throw error("nested deeper than \(Self.maximumDepth)") }
+        let closing = UInt8(ascii: close)
+        index += 1
         skipSpace()
-        if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
+        if index < bytes.count, bytes[index] == closing {
             index += 1
-            return .array(elements)
+            return
         }
         while true {
-            elements.append(try value(depth: depth))
+            skipSpace()
+            try item(&self)
             skipSpace()
             guard index < bytes.count else { throw error("unexpected end of input") }
             if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-            guard bytes[index] == UInt8(ascii: "]") else { throw error("expected ',' or ']'") }
+            guard bytes[index] == closing else { throw error("expected ',' or '\(close)'") }
             index += 1
-            return .array(elements)
+            return
         }
     }
 

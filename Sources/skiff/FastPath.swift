@@ -47,9 +47,10 @@ enum FastPath {
     }
 
     static let globalValues: Set<String> = ["--root", "--log", "--log-format"]
+    /// `run` is `create` then `start`: it takes create's options.
+    static let createValues: Set<String> = ["--bundle", "--pid-file", "--console-socket"]
     static let verbValues: [String: Set<String>] = [
-        "create": ["--bundle", "--pid-file", "--console-socket"], "run": ["--bundle", "--pid-file", "--console-socket"],
-        "start": [], "state": [], "delete": [], "kill": [],
+        "create": createValues, "run": createValues, "start": [], "state": [], "delete": [], "kill": [],
     ]
     static let verbFlags: [String: Set<String>] = ["delete": ["--force"], "kill": ["--all"], "run": ["--detach"]]
     static let shortNames = ["-b": "--bundle", "-f": "--force", "-a": "--all", "-d": "--detach"]
