@@ -86,7 +86,7 @@ print(f"\nPeak RSS of one `skiff create` (`/usr/bin/time -v`): {int(rss) / 1024:
 print("Targets (issue: the skiff runtime): `run -d` + `delete -f` at most a third of runc's; create+start under 10 ms.")
 print("runc's `delete -f` sleeps 100 ms waiting for the killed process; skiff waits on a pidfd instead.")
 print("create + start is two processes: twice the per-call floor above, plus the namespaces, mounts and")
-print("cgroup of the container. Of those, the network namespace costs most: about 1 to 1.5 ms of `clone3` here.\n")
+print("cgroup of the container. Of those, the network namespace costs most (docs/ARCHITECTURE.md).\n")
 PY
 Scripts/bench-pull.sh "$bindir/skiffd" "$bindir/skiffctl" >>"$work/BENCHMARKS.md"
 cp "$work/BENCHMARKS.md" docs/BENCHMARKS.md
