@@ -13,6 +13,9 @@ __attribute__((noreturn)) void cs_fail(int stage, int err, int index);
 void cs_setup_rootfs(const cs_plan *plan);
 void cs_finish_rootfs(const cs_plan *plan);
 
+/// The working directory, resolved inside the container's root (cs_rootfs.c).
+void cs_enter_cwd(const cs_plan *plan);
+
 /// Credentials, limits and the final exec (cs_process.c).
 void cs_apply_limits(const cs_plan *plan);
 void cs_apply_credentials(const cs_plan *plan);

@@ -98,7 +98,6 @@ void cs_apply_credentials(const cs_plan *plan) {
     }
     if (plan->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
         cs_fail(CS_STAGE_NO_NEW_PRIVS, errno, -1);
-    if (plan->cwd && chdir(plan->cwd) != 0) cs_fail(CS_STAGE_CWD, errno, -1);
 }
 
 static int is_executable(const char *path) {

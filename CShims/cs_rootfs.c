@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/sysmacros.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 static int rootfd = -1;
@@ -121,16 +122,24 @@ static void do_mount(const cs_mount *m, int index) {
     char procpath[32];
     cs_fd_path(procpath, fd);
     unsigned long flags = m->flags;
+    int bind = m->fstype == NULL;
     // For a bind, ro/nosuid/… only take effect on a remount; mount(2) ignores them on the bind.
-    if (mount(m->source, procpath, m->fstype, m->fstype ? flags : (flags & (MS_BIND | MS_REC)), m->data) != 0)
-        cs_fail(CS_STAGE_MOUNT, errno, index);
+    if (mount(m->source, procpath, m->fstype, m->fstype ? flags : (flags & (MS_BIND | MS_REC)), m->data) != 0) {
+        // cgroup2 cannot be mounted without a cgroup namespace of our own in some setups (a user
+        // namespace, an old kernel): the container's cgroup directory bound there is the same view.
+        if (!m->fallback_source || (errno != EPERM && errno != EBUSY)
+            || mount(m->fallback_source, procpath, NULL, MS_BIND | MS_REC, NULL) != 0)
+            cs_fail(CS_STAGE_MOUNT, errno, index);
+        bind = 1;
+        flags = MS_BIND | MS_REC;
+    }
     close(fd);
     // The old fd still names the covered directory; reopen to reach the new mount.
-    if (m->remount || m->propagation) {
+    if ((bind && m->remount) || m->propagation) {
         fd = open_in_root(m->target);
         if (fd < 0) cs_fail(CS_STAGE_MOUNT_TARGET, errno, index);
         cs_fd_path(procpath, fd);
-        if (m->remount && remount_bind(procpath, m->remount | (flags & MS_REC)) != 0)
+        if (bind && m->remount && remount_bind(procpath, m->remount | (flags & MS_REC)) != 0)
             cs_fail(CS_STAGE_REMOUNT, errno, index);
         if (m->propagation && mount(NULL, procpath, NULL, m->propagation, NULL) != 0)
             cs_fail(CS_STAGE_MOUNT_PROPAGATION, errno, index);
@@ -144,7 +153,7 @@ static void make_device(const cs_plan *plan, const cs_device *d, int index) {
     if (!base || mkdirs_in_root(parent) != 0) cs_fail(CS_STAGE_DEVICE, errno ? errno : EINVAL, index);
     if (plan->bind_devices) {
         // A user namespace may not mknod: bind the host's node over an empty file instead.
-        cs_mount m = { d->path, d->path, NULL, MS_BIND, 0, 0, NULL, 1 };
+        cs_mount m = { d->path, d->path, NULL, MS_BIND, 0, 0, NULL, 1, NULL };
         do_mount(&m, index);
         return;
     }
@@ -201,6 +210,26 @@ void cs_setup_rootfs(const cs_plan *plan) {
     if (rootfd < 0) cs_fail(CS_STAGE_PIVOT_ROOT, errno, -1);
     if (plan->rootfs_propagation && mount(NULL, "/", NULL, plan->rootfs_propagation, NULL) != 0)
         cs_fail(CS_STAGE_PROPAGATION, errno, -1);
+    // A missing working directory is made, inside the root, as runc does (images name a WORKDIR
+    // their layers may not hold); a cwd that cannot be made fails when it is entered.
+    if (plan->cwd) mkdirs_in_root(plan->cwd);
+}
+
+void cs_enter_cwd(const cs_plan *plan) {
+    if (!plan->cwd) return;
+    // Resolved as if "/" were the root, magic links refused: /proc/self/fd/N, /proc/self/cwd and
+    // ".." cannot lead out. Then checked: the kernel names a directory outside the process's
+    // root "(unreachable)/…", so anything but an absolute path means the cwd escaped.
+    int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (root < 0) cs_fail(CS_STAGE_CWD, errno, -1);
+    int fd = cs_openat2_in_root(root, plan->cwd, O_PATH | O_DIRECTORY, 0);
+    if (fd < 0) cs_fail(CS_STAGE_CWD, errno, -1);
+    if (fchdir(fd) != 0) cs_fail(CS_STAGE_CWD, errno, -1);
+    close(fd);
+    close(root);
+    char buf[CS_PATH_MAX];
+    if (syscall(SYS_getcwd, buf, sizeof buf) < 0) cs_fail(CS_STAGE_CWD, errno, -1);
+    if (buf[0] != '/') cs_fail(CS_STAGE_CWD, EXDEV, -1);
 }
 
 /// Masks, read-only paths and a read-only root: last, so earlier steps (sysctls) can still write.

@@ -103,12 +103,53 @@ __attribute__((noreturn)) static void exec_program(const cs_plan *plan, const ch
     cs_fail(CS_STAGE_EXEC, errno, -1);
 }
 
+/// Closes every descriptor the child path does not need, before it resolves any path the config
+/// supplies (mount targets, cwd, the executable). A descriptor the runtime opened on the host (the
+/// cgroup directory, a bundle file) would otherwise be reachable as /proc/self/fd/N, and a cwd
+/// or program path through it would start the container outside its root (runc's CVE-2024-21626).
+/// Marking them close-on-exec is not enough: the lookups happen before execve.
+static void close_unneeded_fds(const cs_plan *plan) {
+    int keep[32];
+    int n = 0;
+    keep[n++] = report_fd;
+    keep[n++] = sync_fd;
+    keep[n++] = plan->exec_fifo_fd;
+    keep[n++] = plan->console_socket_fd;
+    keep[n++] = plan->trampoline_fd;
+    for (int i = 0; i < 3; i++) keep[n++] = plan->stdio_fds[i];
+    for (int i = 0; i < plan->join_count && n < 32; i++) keep[n++] = plan->join_fds[i];
+    // Sorted, so the gaps between kept descriptors can each go with one close_range.
+    for (int i = 1; i < n; i++)
+        for (int j = i; j > 0 && keep[j - 1] > keep[j]; j--) { int t = keep[j]; keep[j] = keep[j - 1]; keep[j - 1] = t; }
+    unsigned first = 3u + (unsigned)(plan->preserve_fds > 0 ? plan->preserve_fds : 0);
+    for (int i = 0; i < n; i++) {
+        if (keep[i] < 0 || (unsigned)keep[i] < first) continue;
+        if ((unsigned)keep[i] > first && cs_close_range(first, (unsigned)keep[i] - 1) != 0)
+            cs_fail(CS_STAGE_CLOSE_FDS, errno, -1);
+        first = (unsigned)keep[i] + 1;
+    }
+    if (cs_close_range(first, ~0u) != 0) cs_fail(CS_STAGE_CLOSE_FDS, errno, -1);
+}
+
+/// After setns and dup2 the namespace descriptors and the original stdio are done with.
+static void close_spent_fds(const cs_plan *plan) {
+    unsigned preserved_end = 3u + (unsigned)(plan->preserve_fds > 0 ? plan->preserve_fds : 0);
+    for (int i = 0; i < plan->join_count; i++) close(plan->join_fds[i]);
+    for (int i = 0; i < 3; i++) {
+        int fd = plan->stdio_fds[i];
+        if (fd >= 3 && (unsigned)fd >= preserved_end && fd != plan->stdio_fds[(i + 1) % 3]
+            && fd != plan->stdio_fds[(i + 2) % 3])
+            close(fd);
+    }
+}
+
 __attribute__((noreturn)) static void child_main(const cs_plan *plan, int report, int sync) {
     report_fd = report;
     sync_fd = sync;
     // Not dumpable while runtime code runs: a container process cannot open /proc/<pid>/exe or
     // /proc/<pid>/fd of this process. execve makes the new program dumpable again.
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    close_unneeded_fds(plan);
     wait_for_parent(CS_STAGE_SYNC);
     if ((plan->clone_flags & CLONE_NEWUSER) && (setresgid(0, 0, 0) != 0 || setresuid(0, 0, 0) != 0))
         cs_fail(CS_STAGE_USERNS_MAP, errno, -1);
@@ -119,6 +160,7 @@ __attribute__((noreturn)) static void child_main(const cs_plan *plan, int report
     for (int i = 0; i < 3; i++)
         if (plan->stdio_fds[i] >= 0 && plan->stdio_fds[i] != i && dup2(plan->stdio_fds[i], i) < 0)
             cs_fail(CS_STAGE_STDIO, errno, i);
+    close_spent_fds(plan);
     if (!plan->exec_mode) cs_setup_rootfs(plan);
     close(sync_fd);
     if (plan->terminal) cs_setup_terminal(plan);
@@ -127,6 +169,7 @@ __attribute__((noreturn)) static void child_main(const cs_plan *plan, int report
     // Without no_new_privileges the filter needs CAP_SYS_ADMIN, so it goes in before the drop.
     if (!plan->no_new_privileges) cs_load_seccomp(plan);
     cs_apply_credentials(plan);
+    cs_enter_cwd(plan);
     const char *exe = cs_lookup_executable(plan);
     for (int i = 0; i < plan->preserve_fds; i++)
         if (fcntl(3 + i, F_SETFD, 0) != 0) cs_fail(CS_STAGE_CLOSE_FDS, errno, 3 + i);

@@ -54,6 +54,10 @@ int cs_close_range_cloexec(unsigned int first) {
     return (int)syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC);
 }
 
+int cs_close_range(unsigned int first, unsigned int last) {
+    return (int)syscall(SYS_close_range, first, last, 0);
+}
+
 int cs_mkfifo(const char *path, unsigned int mode) { return mkfifo(path, (mode_t)mode); }
 
 long cs_filesystem_type(const char *path) {

@@ -22,6 +22,7 @@ int cs_pidfd_open(pid_t pid);
 int cs_pidfd_send_signal(int pidfd, int sig);
 int cs_prctl_set_child_subreaper(void);
 int cs_close_range_cloexec(unsigned int first);
+int cs_close_range(unsigned int first, unsigned int last);    // closes first..last
 int cs_mkfifo(const char *path, unsigned int mode);
 int cs_waitpid(pid_t pid, int *status);                    // EINTR retried
 long cs_filesystem_type(const char *path);                 // statfs f_type, or -1
@@ -71,9 +72,10 @@ typedef struct {
     const char *fstype;        // NULL for bind mounts
     unsigned long flags;       // MS_* for mount(2); MS_BIND for binds
     unsigned long propagation; // MS_PRIVATE/MS_SLAVE/MS_SHARED/MS_UNBINDABLE, maybe | MS_REC; 0 none
-    unsigned long remount;     // for binds: flags re-applied with MS_REMOUNT|MS_BIND (ro, nosuid…)
+    unsigned long remount;     // for binds (and a fallback bind): flags re-applied with MS_REMOUNT|MS_BIND
     const char *data;          // filesystem options
     int target_is_file;        // bind of a non-directory: create a file, not a directory
+    const char *fallback_source; // when mounting fstype fails with EPERM/EBUSY, bind this instead
 } cs_mount;
 
 /// A device node to create (or, inside a user namespace, bind from the host).

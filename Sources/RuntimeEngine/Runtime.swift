@@ -34,7 +34,7 @@ public struct Runtime: Sendable {
         let bundle = try Self.absolute(bundle)
         let (spec, specBytes) = try Self.loadSpec(path: bundle + "/config.json")
         let lastCap = Self.lastCap()
-        let plan = try SpawnPlan.build(spec, host: .init(bundle: bundle, lastCap: lastCap, isDirectory: Self.isDirectory))
+        var plan = try SpawnPlan.build(spec, host: .init(bundle: bundle, lastCap: lastCap, isDirectory: Self.isDirectory))
         guard Self.isDirectory(plan.rootfs) == true else {
             throw .invalidSpec(field: "root.path", reason: "\(plan.rootfs) is not a directory")
         }
@@ -85,6 +85,8 @@ public struct Runtime: Sendable {
         }
         fds.append(cgroupFD)
         defer { if cleanup { cgroups.remove(cgroupDir) } }
+        plan.placeCgroupMounts(directory: cgroupDir)
+        plan.warnings.forEach(warn)
 
         let created = WallClock.rfc3339()
         var spawner = Spawner(plan: plan, lastCap: lastCap, joinFDs: joinFDs, cgroupFD: cgroupFD, execFifoFD: fifoFD, seccomp: seccomp,

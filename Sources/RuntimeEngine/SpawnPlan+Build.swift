@@ -140,6 +140,14 @@ extension SpawnPlan {
         capPermitted = try mask(caps?.permitted, "permitted")
         capInheritable = try mask(caps?.inheritable, "inheritable")
         capAmbient = try mask(caps?.ambient, "ambient")
+        // The kernel raises an ambient capability only when it is permitted and inheritable. runc
+        // (since CVE-2022-29162 it leaves inheritable empty) warns and starts the container; so do we.
+        let unraisable = capAmbient & ~(capPermitted & capInheritable)
+        if unraisable != 0 {
+            let names = Capability.list(unraisable)
+            warnings.append("ambient capabilities not in the permitted and inheritable sets are not raised: \(names.joined(separator: ", "))")
+            capAmbient &= ~unraisable
+        }
     }
 
     static func absolutePaths(_ paths: [String]?, field: String) throws(RuntimeError) -> [String] {

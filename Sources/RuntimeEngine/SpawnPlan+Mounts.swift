@@ -19,7 +19,9 @@ extension SpawnPlan {
                 source: mount.source, target: mount.destination, fstype: isBind ? nil : type,
                 flags: options.flags, propagation: options.propagation, remount: 0,
                 data: options.data.isEmpty ? nil : options.data.joined(separator: ","), targetIsFile: false)
-            if isBind {
+            if type == "cgroup" || type == "cgroup2" {
+                entry = cgroupMount(target: mount.destination, options: options)
+            } else if isBind {
                 guard var source = mount.source, !source.isEmpty else {
                     throw .invalidSpec(field: field + ".source", reason: "a bind mount needs a source")
                 }
@@ -36,6 +38,30 @@ extension SpawnPlan {
                 guard !type.isEmpty else { throw .invalidSpec(field: field + ".type", reason: "missing") }
             }
             mounts.append(entry)
+        }
+    }
+
+    /// `runc spec`, containerd and podman ask for a `cgroup` mount at /sys/fs/cgroup. Skiff is cgroup
+    /// v2 only, so it is always a cgroup2 mount: in a cgroup namespace, a mount of that namespace
+    /// (the container sees its own cgroup as the root); without one, a bind of the container's own
+    /// cgroup directory, so the host's tree stays out of sight. Either way the spec's flags apply.
+    func cgroupMount(target: String, options: MountOptions) -> Mount {
+        let flags = options.flags & ~(MountOptions.MountFlag.bind | MountOptions.MountFlag.rec)
+        let remount = MountOptions.bindRemountFlags(flags)
+        let namespaced = cloneFlags & Self.namespaceFlags["cgroup"]! != 0
+            || joins.contains { $0.flag == Self.namespaceFlags["cgroup"]! }
+        if namespaced {
+            return Mount(source: "cgroup2", target: target, fstype: "cgroup2", flags: flags, propagation: options.propagation,
+                         remount: remount, data: nil, targetIsFile: false, isCgroup: true)
+        }
+        return Mount(source: nil, target: target, fstype: nil, flags: MountOptions.MountFlag.bind | MountOptions.MountFlag.rec,
+                     propagation: options.propagation, remount: remount, data: nil, targetIsFile: false, isCgroup: true)
+    }
+
+    /// Names the container's cgroup directory (a host path) as the source of its cgroup mounts.
+    public mutating func placeCgroupMounts(directory: String) {
+        for index in mounts.indices where mounts[index].isCgroup {
+            if mounts[index].fstype == nil { mounts[index].source = directory } else { mounts[index].fallbackSource = directory }
         }
     }
 

@@ -10,6 +10,10 @@ public struct SpawnPlan: Equatable, Sendable {
         public var remount: UInt
         public var data: String?
         public var targetIsFile: Bool
+        /// A cgroup2 mount that may fail (EPERM, EBUSY) falls back to a bind of this host directory.
+        public var fallbackSource: String? = nil
+        /// Stands for the container's cgroup: the source is filled in once the cgroup is known.
+        public var isCgroup = false
     }
 
     public struct Device: Equatable, Sendable {
@@ -67,6 +71,8 @@ public struct SpawnPlan: Equatable, Sendable {
     public var noNewPrivileges = false
     public var oomScoreAdj: Int32?
     public var terminal = false
+    /// What the spec asked for that is dropped rather than refused, as runc does (logged as warnings).
+    public var warnings: [String] = []
 
     public init() {}
 
