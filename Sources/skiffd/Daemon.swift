@@ -40,7 +40,7 @@ struct Daemon {
         }
 
         var transportConfig = HTTP2ServerTransport.Posix.Config.defaults
-        transportConfig.rpc.maxRequestPayloadSize = Int(config.grpc.maxMessageSize)
+        TransportLimits.apply(to: &transportConfig, maxMessageSize: Int(config.grpc.maxMessageSize))
         let node = NodeState(config: config)
         let layout = ImageStoreLayout(root: config.imageStoreRoot)
         let registries = RegistryClient(hosts: RegistryHosts(configDir: config.images.registryConfigPath),

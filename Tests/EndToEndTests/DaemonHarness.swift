@@ -35,6 +35,8 @@ final class DaemonHarness: @unchecked Sendable {
     let dir: String
     private var pid: pid_t = 0
     private var exitStatus: Int32?
+    /// The daemon's pid: a robustness test checks that it never changes.
+    var processID: pid_t { pid }
 
     var root: String { dir + "/root" }
     var state: String { dir + "/state" }
