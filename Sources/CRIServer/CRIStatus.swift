@@ -66,12 +66,20 @@ public enum CRIStatus {
         }
     }
 
-    /// Runs one RPC body, logging and mapping its failure.
+    /// Runs one RPC body, logging and mapping its failure. grpc-swift-2 signals a call's end (its
+    /// deadline passed, its client reset the stream) through the RPC's cancellation handle, not by
+    /// cancelling the handler's task: the body runs in a task of its own that is cancelled then, so
+    /// work nobody waits for (a pull from a silent registry) stops with its caller.
     static func serving<T: Sendable>(
-        _ rpc: String, logger: Logger, _ body: () async throws -> T
+        _ rpc: String, logger: Logger, _ body: @escaping @Sendable () async throws -> T
     ) async throws(RPCError) -> T {
         do {
-            return try await body()
+            let task = Task { try await body() }
+            return try await withRPCCancellationHandler {
+                try await withTaskCancellationHandler { try await task.value } onCancel: { task.cancel() }
+            } onCancelRPC: {
+                task.cancel()
+            }
         } catch {
             let mapped = rpcError(for: error)
             logger.log(level: mapped.code == .internalError ? .error : .info, "\(rpc) failed",

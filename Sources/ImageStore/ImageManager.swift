@@ -19,6 +19,8 @@ public actor ImageManager {
     let parallelLayers: Int
     var records: ImageRecords
     var inflight: [String: Task<ImageRecord, any Error>] = [:]
+    /// Callers still waiting for each in-flight pull (cancelled ones leave).
+    var waiters: [String: Set<UUID>] = [:]
     /// Layers being fetched and unpacked, by chain id: pulls of different images that share a
     /// layer share its download.
     var layerWork: [String: Task<Void, any Error>] = [:]
@@ -44,27 +46,50 @@ public actor ImageManager {
         users = provider
     }
 
-    /// Pulls `image` (any reference form) and returns its record.
+    /// Pulls `image` (any reference form) and returns its record. A pull goes on while at least
+    /// one caller still waits for it: when the last one is cancelled (its RPC's deadline passed,
+    /// its client went away), the download is cancelled too, so a stalled registry holds nothing.
     public func pull(_ image: String, credentials: RegistryCredentials? = nil, platform: Platform = defaultPlatform) async throws -> ImageRecord {
         let reference: ImageReference
         do { reference = try ImageReference(parsing: image) } catch { throw ImageError.invalidReference(error.description) }
         let key = reference.description + " " + platform.description
-        if let running = inflight[key] { return try await running.value }
+        if let running = inflight[key] { return try await wait(for: running, key: key) }
         await collectionsFinished()
         // Another pull of this reference may have started while this one waited.
-        if let running = inflight[key] { return try await running.value }
-        let task = Task { try await self.download(reference, credentials: credentials, platform: platform) }
-        inflight[key] = task
-        // The record is saved before the pull stops counting as in flight: a collection that
-        // waited for it must see the image it fetched.
-        let outcome: Result<ImageRecord, any Error>
-        switch await task.result {
-        case .success(let pulled): outcome = Result { try record(pulled) }
-        case .failure(let error): outcome = .failure(error)
+        if let running = inflight[key] { return try await wait(for: running, key: key) }
+        let task = Task { () async throws -> ImageRecord in
+            // The record is saved before the pull stops counting as in flight: a collection that
+            // waited for it must see the image it fetched.
+            let outcome: Result<ImageRecord, any Error>
+            do {
+                outcome = .success(try self.record(try await self.download(reference, credentials: credentials, platform: platform)))
+            } catch {
+                outcome = .failure(error)
+            }
+            self.inflight[key] = nil
+            self.waiters[key] = nil
+            await self.runPendingCollection()
+            return try outcome.get()
         }
-        inflight[key] = nil
-        await runPendingCollection()
-        return try outcome.get()
+        inflight[key] = task
+        return try await wait(for: task, key: key)
+    }
+
+    /// Waits for a pull as one of its callers; the last caller to be cancelled cancels the pull.
+    private func wait(for task: Task<ImageRecord, any Error>, key: String) async throws -> ImageRecord {
+        let caller = UUID()
+        waiters[key, default: []].insert(caller)
+        defer { waiters[key]?.remove(caller) }
+        return try await withTaskCancellationHandler {
+            try await task.value
+        } onCancel: {
+            Task { await self.abandon(key, caller: caller, task: task) }
+        }
+    }
+
+    private func abandon(_ key: String, caller: UUID, task: Task<ImageRecord, any Error>) {
+        waiters[key]?.remove(caller)
+        if waiters[key]?.isEmpty ?? true, inflight[key] == task { task.cancel() }
     }
 
     /// Merges a pulled image into its record (tags and digests add up) and saves it.
@@ -170,7 +195,9 @@ extension ImageManager {
         let task = Task { try await work() }
         layerWork[chainID] = task
         defer { if layerWork[chainID] == task { layerWork[chainID] = nil } }
-        try await task.value
+        // A cancelled pull stops its layer downloads. Another pull that waited on one sees it
+        // fail and fetches the layer itself, continuing from the bytes already written.
+        try await withTaskCancellationHandler { try await task.value } onCancel: { task.cancel() }
     }
 }
 

@@ -25,7 +25,9 @@ extension RegistryClient {
             if let authorization { request.headers.add(name: "Authorization", value: authorization) }
             let response: HTTPClientResponse
             do {
-                response = try await http.execute(request, timeout: .seconds(120))
+                // The head must come within the connect and read timeouts; the body's reads are
+                // bounded by the read timeout each.
+                response = try await http.execute(request, timeout: .seconds(timeouts.connect + timeouts.read))
             } catch {
                 throw .transport("\(endpoint.host): \(error)")
             }
@@ -77,7 +79,7 @@ extension RegistryClient {
         }
         request.tlsConfiguration = tls
         do {
-            let response = try await http.execute(request, timeout: .seconds(30))
+            let response = try await http.execute(request, timeout: .seconds(timeouts.connect + timeouts.read))
             guard response.status == .ok else {
                 throw RegistryError.unauthorized("\(reference.repository): the token service answered \(response.status.code)")
             }

@@ -24,9 +24,23 @@ public final class RegistryClient: Sendable {
                                         MediaType.dockerManifest].joined(separator: ", ")
     static let manifestLimit = 4 << 20
 
-    public init(hosts: RegistryHosts = RegistryHosts(), authFile: DockerAuthFile? = nil) {
+    /// How long a connection may take, and how long a registry may stay silent (before the
+    /// response head, or between two reads of a body) before the request fails.
+    public struct Timeouts: Sendable {
+        public var connect: Int64
+        public var read: Int64
+        public init(connect: Int64 = 10, read: Int64 = 30) {
+            self.connect = connect
+            self.read = read
+        }
+    }
+
+    let timeouts: Timeouts
+
+    public init(hosts: RegistryHosts = RegistryHosts(), authFile: DockerAuthFile? = nil, timeouts: Timeouts = Timeouts()) {
         var configuration = HTTPClient.Configuration(redirectConfiguration: .follow(max: 5, allowCycles: false))
-        configuration.timeout = .init(connect: .seconds(15), read: .seconds(60))
+        configuration.timeout = .init(connect: .seconds(timeouts.connect), read: .seconds(timeouts.read))
+        self.timeouts = timeouts
         // A refused connection or a failed TLS handshake fails the request at once instead of
         // being retried until the connect timeout: the next endpoint (mirror, then upstream) is
         // the retry, and the kubelet retries a failed pull with its own back-off.

@@ -65,6 +65,13 @@ enum ConfigSchema {
         ConfigKey(section: "images", name: "parallel_layers", doc: "Layers downloaded at the same time per pull.",
                   apply: { c, v throws(ValueError) in c.images.parallelLayers = try integer(v, in: 1...16) },
                   render: { String($0.images.parallelLayers) }),
+        ConfigKey(section: "images", name: "connect_timeout", doc: "Seconds a registry connection may take to open.",
+                  apply: { c, v throws(ValueError) in c.images.connectTimeout = try integer(v, in: 1...600) },
+                  render: { String($0.images.connectTimeout) }),
+        ConfigKey(section: "images", name: "read_timeout",
+                  doc: "Seconds a registry may stay silent, before its answer or between two reads, before the pull fails.",
+                  apply: { c, v throws(ValueError) in c.images.readTimeout = try integer(v, in: 1...3600) },
+                  render: { String($0.images.readTimeout) }),
     ]
 
     static func key(section: String, name: String) -> ConfigKey? {

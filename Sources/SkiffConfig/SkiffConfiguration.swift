@@ -40,6 +40,10 @@ public struct SkiffConfiguration: Equatable, Sendable {
         public var authFile = ""
         /// How many layers of one pull download at the same time.
         public var parallelLayers: Int64 = 3
+        /// Seconds a registry connection may take to open.
+        public var connectTimeout: Int64 = 10
+        /// Seconds a registry may stay silent: before answering a request, or between two reads.
+        public var readTimeout: Int64 = 30
     }
 
     public init() {}
@@ -81,5 +85,6 @@ extension SkiffConfiguration.Runtime: Encodable {
 extension SkiffConfiguration.Images: Encodable {
     enum CodingKeys: String, CodingKey {
         case registryConfigPath = "registry_config_path", authFile = "auth_file", parallelLayers = "parallel_layers"
+        case connectTimeout = "connect_timeout", readTimeout = "read_timeout"
     }
 }

@@ -44,7 +44,8 @@ struct Daemon {
         let node = NodeState(config: config)
         let layout = ImageStoreLayout(root: config.imageStoreRoot)
         let registries = RegistryClient(hosts: RegistryHosts(configDir: config.images.registryConfigPath),
-                                        authFile: config.images.authFile.isEmpty ? nil : DockerAuthFile(path: config.images.authFile))
+                                        authFile: config.images.authFile.isEmpty ? nil : DockerAuthFile(path: config.images.authFile),
+                                        timeouts: .init(connect: config.images.connectTimeout, read: config.images.readTimeout))
         let images = ImageManager(layout: layout, client: registries, parallelLayers: Int(config.images.parallelLayers))
         let server = GRPCServer(
             transport: .http2NIOPosix(listeningSocketDescriptor: Int(fd), transportSecurity: .plaintext,
