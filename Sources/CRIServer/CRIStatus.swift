@@ -14,8 +14,33 @@ public enum CRIStatus {
         RPCError(code: .unimplemented, message: "\(rpc) is not implemented by skiff \(SkiffVersion.current)")
     }
 
-    /// Maps any error thrown below the adapters.
+    /// Maps any error thrown below the adapters, its message bounded (`bounded(_:)`).
     public static func rpcError(for error: any Error) -> RPCError {
+        let mapped = unboundedRPCError(for: error)
+        guard mapped.message.utf8.count > messageLimit else { return mapped }
+        return RPCError(code: mapped.code, message: bounded(mapped.message))
+    }
+
+    /// Longest status message, in bytes. Messages quote the caller's input ("'…' is not a CIDR"),
+    /// which can be megabytes; common gRPC clients refuse status messages much over a few KiB.
+    public static let messageLimit = 512
+
+    /// `message` within `messageLimit` bytes: its start and end (where the reason usually is) kept,
+    /// the middle replaced by a note of how much was left out.
+    static func bounded(_ message: String) -> String {
+        let utf8 = Array(message.utf8)
+        guard utf8.count > messageLimit else { return message }
+        let head = 300, tail = 150
+        // Cut on character boundaries: no continuation byte (10xxxxxx) starts or ends a part.
+        var start = head
+        while start > 0 && utf8[start] & 0xC0 == 0x80 { start -= 1 }
+        var end = utf8.count - tail
+        while end < utf8.count && utf8[end] & 0xC0 == 0x80 { end += 1 }
+        return String(decoding: utf8[..<start], as: UTF8.self) + "…[\(end - start) of \(utf8.count) bytes left out]…"
+            + String(decoding: utf8[end...], as: UTF8.self)
+    }
+
+    private static func unboundedRPCError(for error: any Error) -> RPCError {
         switch error {
         case let error as RPCError:
             return error

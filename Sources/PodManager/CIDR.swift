@@ -13,6 +13,8 @@ public struct CIDR: Equatable, Sendable, CustomStringConvertible {
         guard parts.count == 2, !parts[1].isEmpty, parts[1].allSatisfy({ $0 >= "0" && $0 <= "9" }),
             let length = Int(parts[1]) else { return nil }
         let address = String(parts[0])
+        // C reads up to the first NUL: what it would validate is not the whole text.
+        guard !address.utf8.contains(0) else { return nil }
         var v4 = in_addr()
         var v6 = in6_addr()
         if inet_pton(AF_INET, address, &v4) == 1 {

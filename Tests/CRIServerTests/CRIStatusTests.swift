@@ -31,4 +31,16 @@ import Testing
         #expect(error.code == .unimplemented)
         #expect(error.message.hasPrefix("RunPodSandbox is not implemented"))
     }
+
+    /// 70 KB of the caller's input once came back whole in the status message.
+    @Test func messagesQuotingHugeInputAreBounded() {
+        let input = String(repeating: "é", count: 35_000)
+        let error = CRIStatus.rpcError(for: PodManagerError.invalidArgument(field: "pod_cidr", reason: "'\(input)' is not a CIDR"))
+        #expect(error.message.utf8.count <= CRIStatus.messageLimit)
+        #expect(error.message.hasPrefix("invalid pod_cidr: 'éé"))
+        #expect(error.message.hasSuffix("éé' is not a CIDR"))
+        #expect(error.message.contains("bytes left out"))
+        let short = CRIStatus.rpcError(for: PodManagerError.invalidArgument(field: "pod_cidr", reason: "bad"))
+        #expect(short.message == "invalid pod_cidr: bad")
+    }
 }

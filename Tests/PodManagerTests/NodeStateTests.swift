@@ -57,7 +57,9 @@ import Testing
         #expect(await state.podCIDR == cidr.trimmingCharacters(in: .whitespaces))
     }
 
-    @Test(arguments: ["10.88.0.0", "10.88.0.0/33", "fd00::/129", "bogus/8", "10.0.0.0/16,", "10.0.0.0/+8"])
+    // The NUL case once passed: inet_pton stopped reading at the NUL and saw "10.88.0.0".
+    @Test(arguments: ["10.88.0.0", "10.88.0.0/33", "fd00::/129", "bogus/8", "10.0.0.0/16,", "10.0.0.0/+8",
+                      "10.88.0.0\u{0}junk/16", "10.88.0.0\u{0}/16"])
     func invalidPodCIDRsAreRejectedNamingTheField(cidr: String) async {
         let state = node(cniDir: "/nonexistent")
         await #expect(throws: PodManagerError.self) { try await state.updatePodCIDR(cidr) }
