@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <malloc.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -64,3 +65,5 @@ long cs_filesystem_type(const char *path) {
     struct statfs fs;
     return statfs(path, &fs) == 0 ? (long)fs.f_type : -1;
 }
+
+int cs_malloc_mmap_threshold(int bytes) { return mallopt(M_MMAP_THRESHOLD, bytes); }

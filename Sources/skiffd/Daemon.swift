@@ -22,6 +22,7 @@ struct Daemon {
     }
 
     func run() async throws {
+        MallocPolicy.returnLargeBlocks()
         let socketPath = config.socketPath
         for dir in [config.root, config.state, parent(of: socketPath)] {
             try FileSystem.makeDirectories(dir, mode: 0o711)
