@@ -59,6 +59,16 @@ int cs_seccomp_add_rule(void *ctx, uint32_t action, int syscall_nr, unsigned cou
 int cs_seccomp_set_log(void *ctx);
 int cs_seccomp_export(void *ctx, void **out, size_t *len);  // BPF bytes, malloc'd
 
+// ---- the device cgroup: BPF_PROG_TYPE_CGROUP_DEVICE programs (cs_bpf.c) ----
+/// Loads `count` instructions; returns the program fd (CLOEXEC) or -1. `log` gets the verifier's text.
+int cs_bpf_load_device_program(const void *insns, unsigned count, char *log, unsigned log_size);
+/// Attaches with BPF_F_ALLOW_MULTI; with `replace_fd` >= 0, atomically in place of that program.
+int cs_bpf_attach_device_program(int cgroup_fd, int prog_fd, int replace_fd);
+int cs_bpf_detach_device_program(int cgroup_fd, int prog_fd);
+/// Ids of the programs attached to the cgroup itself; `*count` is the room in, the number out.
+int cs_bpf_query_device_programs(int cgroup_fd, uint32_t *ids, uint32_t *count);
+int cs_bpf_program_fd(uint32_t id);
+
 // ---- namespace flags, for Swift (Glibc's module does not export CLONE_NEW*) ----
 extern const int CS_CLONE_NEWNS, CS_CLONE_NEWUTS, CS_CLONE_NEWIPC, CS_CLONE_NEWUSER, CS_CLONE_NEWPID,
     CS_CLONE_NEWNET, CS_CLONE_NEWCGROUP;

@@ -67,6 +67,14 @@ extension RuntimeSpec {
         public var major: Int64?
         public var minor: Int64?
         public var access: String?
+
+        public init(allow: Bool, type: String? = nil, major: Int64? = nil, minor: Int64? = nil, access: String? = nil) {
+            self.allow = allow
+            self.type = type
+            self.major = major
+            self.minor = minor
+            self.access = access
+        }
     }
 
     public struct Memory: Codable, Equatable, Sendable {

@@ -41,8 +41,11 @@ public struct Runtime: Sendable {
         try Self.checkConsole(terminal: plan.terminal, consoleSocketFD: consoleSocketFD)
         try Hooks.validate(spec.hooks)
         let seccomp = try compileSeccomp(spec)
-        if spec.linux?.resources?.devices?.isEmpty == false {
-            warn("device cgroup rules are not enforced on cgroup v2 yet; the container sees only the device nodes it is given")
+        let devices: DeviceFilter
+        do {
+            devices = try DeviceFilter.container(spec.linux?.resources?.devices)
+        } catch {
+            throw .invalidSpec(field: "linux.resources.devices[\(error.index)]", reason: error.reason)
         }
 
         do { try FileSystem.makeDirectories(store.root, mode: 0o711) } catch { throw .system(error as! SystemError) }
@@ -85,6 +88,8 @@ public struct Runtime: Sendable {
         }
         fds.append(cgroupFD)
         defer { if cleanup { cgroups.remove(cgroupDir) } }
+        // Before the clone: the child's own mknods already go through the filter.
+        do { try cgroups.setDevices(devices, cgroupFD: cgroupFD) } catch { throw .cgroup(error.message) }
         plan.placeCgroupMounts(directory: cgroupDir)
         plan.warnings.forEach(warn)
 
