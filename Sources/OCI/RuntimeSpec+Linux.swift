@@ -118,17 +118,30 @@ extension RuntimeSpec {
 
     public struct BlockIO: Codable, Equatable, Sendable {
         public var weight: UInt16?
+        public var leafWeight: UInt16?
         public var weightDevice: [WeightDevice]?
         public var throttleReadBpsDevice: [ThrottleDevice]?
         public var throttleWriteBpsDevice: [ThrottleDevice]?
         public var throttleReadIOPSDevice: [ThrottleDevice]?
         public var throttleWriteIOPSDevice: [ThrottleDevice]?
+
+        public init(weight: UInt16? = nil, weightDevice: [WeightDevice]? = nil) {
+            self.weight = weight
+            self.weightDevice = weightDevice
+        }
     }
 
     public struct WeightDevice: Codable, Equatable, Sendable {
         public var major: Int64
         public var minor: Int64
         public var weight: UInt16?
+        public var leafWeight: UInt16?
+
+        public init(major: Int64, minor: Int64, weight: UInt16? = nil) {
+            self.major = major
+            self.minor = minor
+            self.weight = weight
+        }
     }
 
     public struct ThrottleDevice: Codable, Equatable, Sendable {

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import JSONCoding
+import Cgroups
 import LinuxKit
 import OCI
 
@@ -85,6 +86,7 @@ public struct ContainerStore: Sendable {
         guard let stat = ProcessStat.read(pid: record.pid), stat.startTime == record.pidStartTime,
             stat.state != "Z", stat.state != "X"
         else { return .stopped }
+        if let dir = record.cgroupPath, let cgroups = try? CgroupV2.mounted(), cgroups.isFrozen(dir) { return .paused }
         return FileSystem.exists(fifoPath(record.id)) ? .created : .running
     }
 

@@ -91,7 +91,7 @@ public struct Runtime: Sendable {
         // Before the clone: the child's own mknods already go through the filter.
         do { try cgroups.setDevices(devices, cgroupFD: cgroupFD) } catch { throw .cgroup(error.message) }
         plan.placeCgroupMounts(directory: cgroupDir)
-        plan.warnings.forEach(warn)
+        (plan.warnings + CgroupResources.warnings(spec.linux?.resources)).forEach(warn)
 
         let created = WallClock.rfc3339()
         var spawner = Spawner(plan: plan, lastCap: lastCap, joinFDs: joinFDs, cgroupFD: cgroupFD, execFifoFD: fifoFD, seccomp: seccomp,
@@ -140,6 +140,9 @@ public struct Runtime: Sendable {
 
     func compileSeccomp(_ spec: RuntimeSpec) throws(RuntimeError) -> SeccompProgram? {
         guard let profile = spec.linux?.seccomp else { return nil }
+        if let listener = profile.listenerPath, !listener.isEmpty {
+            throw .invalidSpec(field: "linux.seccomp.listenerPath", reason: "seccomp user notification is not supported by skiff")
+        }
         let program: SeccompProgram
         do {
             program = try SeccompProgram.compile(profile)

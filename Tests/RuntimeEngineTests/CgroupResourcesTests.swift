@@ -1,4 +1,4 @@
-import Cgroups
+@testable import Cgroups
 import Foundation
 import OCI
 import Testing
@@ -12,12 +12,52 @@ import Testing
         r.unified = ["memory.high": "900000"]
         let files = try CgroupResources.files(r)
         #expect(files == [
-            CgroupFile("memory.max", "1048576"), CgroupFile("memory.swap.max", "2097152"),
+            CgroupFile("memory.swap.max", "2097152"), CgroupFile("memory.max", "1048576"),
             CgroupFile("cpu.weight", "39"), CgroupFile("cpu.max", "50000 100000"),
             CgroupFile("pids.max", "64"), CgroupFile("memory.high", "900000"),
         ])
         #expect(files.map(\.controller) == ["memory", "memory", "cpu", "cpu", "pids", "memory"])
         #expect(CgroupFile("cgroup.freeze", "1").controller == nil)
+    }
+
+    /// runc's ConvertMemorySwapToCgroupV2Value: (swap, limit) → memory.swap.max.
+    static let swapCases: [(swap: Int64, limit: Int64, expected: String?)] = [
+        (0, 1 << 20, nil), (-1, 1 << 20, "max"), (0, -1, "max"), (1 << 20, 1 << 20, "0"), (3 << 20, 1 << 20, "2097152"),
+    ]
+
+    @Test func swapMeansWhatItMeansToRunc() throws {
+        for c in Self.swapCases {
+            #expect(try CgroupResources.swapMax(swap: c.swap, limit: c.limit) == c.expected, "swap \(c.swap) limit \(c.limit)")
+        }
+    }
+
+    @Test func swapWithoutOrBelowTheLimitIsRefused() {
+        #expect(throws: CgroupError.self) { try CgroupResources.swapMax(swap: 1 << 20, limit: 0) }
+        #expect(throws: CgroupError.self) { try CgroupResources.swapMax(swap: 1 << 20, limit: 2 << 20) }
+    }
+
+    @Test func fieldsWithoutAV2FileAreRefusedOrReportedByName() throws {
+        var r = RuntimeSpec.Resources()
+        r.cpu = RuntimeSpec.CPU()
+        r.cpu?.realtimeRuntime = 950_000
+        #expect(throws: CgroupError.self) { try CgroupResources.files(r) }
+        r.cpu?.realtimeRuntime = nil
+        r.cpu?.idle = 1
+        #expect(try CgroupResources.files(r) == [CgroupFile("cpu.idle", "1")])
+        r.memory = RuntimeSpec.Memory()
+        r.memory?.kernel = 1 << 20
+        r.memory?.swappiness = 10
+        let warnings = CgroupResources.warnings(r)
+        #expect(warnings.count == 2)
+        #expect(warnings.allSatisfy { $0.hasPrefix("linux.resources.memory.") })
+    }
+
+    @Test func blockIOWeightsAreConvertedAsRuncDoes() throws {
+        var r = RuntimeSpec.Resources()
+        r.blockIO = RuntimeSpec.BlockIO(weight: 500, weightDevice: [.init(major: 8, minor: 0, weight: 10)])
+        #expect(try CgroupResources.files(r) == [CgroupFile("io.weight", "default 4950"), CgroupFile("io.weight", "8:0 1")])
+        r.blockIO?.weight = 5
+        #expect(throws: CgroupError.self) { try CgroupResources.files(r) }
     }
 
     @Test func hostileUnifiedKeysAreRefused() {
