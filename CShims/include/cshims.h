@@ -26,7 +26,10 @@ int cs_close_range(unsigned int first, unsigned int last);    // closes first..l
 int cs_mkfifo(const char *path, unsigned int mode);
 int cs_waitpid(pid_t pid, int *status);                    // EINTR retried
 long cs_filesystem_type(const char *path);                 // statfs f_type, or -1
-int cs_malloc_mmap_threshold(int bytes);                   // mallopt(M_MMAP_THRESHOLD): 1 on success
+int cs_malloc_mmap_threshold(int bytes);
+int cs_gettid(void);
+/// 1 if `name` in `dirfd` is the root of a mount (statx STATX_ATTR_MOUNT_ROOT), 0 if not, -1 unknown.
+int cs_is_mount_root(int dirfd, const char *name);                   // mallopt(M_MMAP_THRESHOLD): 1 on success
 
 // ---- terminals (cs_console.c) ----
 /// Sends `fd` over a connected unix socket (SCM_RIGHTS), as runc's --console-socket protocol does.

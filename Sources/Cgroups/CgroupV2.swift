@@ -95,12 +95,13 @@ public struct CgroupV2: Sendable {
     }
 
     /// Removes the container's cgroup; retries briefly while the kernel still counts exiting tasks.
-    public func remove(_ dir: String) {
+    public func remove(_ dir: String) throws(CgroupError) {
         for _ in 0..<200 {
             if rmdir(dir) == 0 || errno == ENOENT { return }
-            guard errno == EBUSY else { return }
+            guard errno == EBUSY else { break }
             usleep(1000)
         }
+        throw CgroupError("cannot remove \(dir): \(SystemError("", errno: errno).reason)")
     }
 
     /// SIGKILL to every process of the cgroup at once (`cgroup.kill`, Linux 5.14+).

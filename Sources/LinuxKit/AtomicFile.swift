@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CShims
 
 /// Writes a file so that readers see either the old or the new content, never a mix, and (when
 /// `durable`) the new content survives a crash: temp file → fsync → rename → fsync of the directory.
@@ -34,9 +35,11 @@ public enum AtomicFile {
     }
 
     public static func write(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644, durable: Bool = true) throws(SystemError) {
-        let temp = path + ".tmp-\(getpid())"
-        // A leftover of an earlier process with this pid goes; anything planted in its place after
-        // that makes the exclusive create fail instead of being followed.
+        // Named by thread, not only by process: two threads writing the same file at once would
+        // otherwise share (and truncate) one temp file. A leftover of an earlier thread with this id
+        // goes; anything planted in its place after that makes the exclusive create fail instead of
+        // being followed.
+        let temp = path + ".tmp-\(getpid())-\(cs_gettid())"
         unlink(temp)
         try createNew(bytes, at: temp, mode: mode, sync: durable)
         guard rename(temp, path) == 0 else {

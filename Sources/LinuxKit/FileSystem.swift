@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CShims
 
 /// Small path helpers over Glibc; none of them follows a path outside what it was given.
 public enum FileSystem {
@@ -49,18 +50,66 @@ public enum FileSystem {
 }
 
 extension FileSystem {
-    /// `rm -rf` that never follows symlinks and never crosses into another filesystem's mount.
-    public static func removeTree(_ path: String) throws {
+    /// `rm -rf` that never follows a symlink and never descends into a mount: every step is
+    /// relative to a descriptor of the directory already checked, so a directory swapped for a
+    /// symlink between the check and the open is refused (O_NOFOLLOW, then the same inode), and a
+    /// mount point inside the tree (a bind of the host's `/`, say) stops the removal with EBUSY
+    /// instead of emptying the mounted filesystem.
+    public static func removeTree(_ path: String) throws(SystemError) {
+        let slash = path.lastIndex(of: "/")
+        let parent = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
+        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        guard !name.isEmpty, name != ".", name != ".." else { throw SystemError("remove", path: path, errno: EINVAL) }
+        let parentFD = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard parentFD >= 0 else {
+            if errno == ENOENT { return }
+            throw SystemError("open", path: parent)
+        }
+        defer { close(parentFD) }
+        try removeEntry(parentFD, name, path: path)
+    }
+
+    private static func removeEntry(_ dirFD: Int32, _ name: String, path: String) throws(SystemError) {
         var st = stat()
-        guard lstat(path, &st) == 0 else {
+        guard fstatat(dirFD, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else {
             if errno == ENOENT { return }
             throw SystemError("lstat", path: path)
         }
-        if (st.st_mode & S_IFMT) == S_IFDIR {
-            for name in directoryEntries(path) { try removeTree(path + "/" + name) }
-            if rmdir(path) != 0, errno != ENOENT { throw SystemError("rmdir", path: path) }
-        } else if unlink(path) != 0, errno != ENOENT {
-            throw SystemError("unlink", path: path)
+        guard (st.st_mode & S_IFMT) == S_IFDIR else {
+            if unlinkat(dirFD, name, 0) != 0, errno != ENOENT { throw SystemError("unlink", path: path) }
+            return
         }
+        if cs_is_mount_root(dirFD, name) == 1 { throw SystemError("remove (a mount point)", path: path, errno: EBUSY) }
+        let fd = openat(dirFD, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else { throw SystemError("open", path: path) }
+        var opened = stat()
+        guard fstat(fd, &opened) == 0, opened.st_ino == st.st_ino, opened.st_dev == st.st_dev else {
+            close(fd)
+            throw SystemError("remove (replaced while being removed)", path: path, errno: ESTALE)
+        }
+        do {
+            for entry in entries(of: fd) { try removeEntry(fd, entry, path: path + "/" + entry) }
+        } catch {
+            close(fd)
+            throw error
+        }
+        close(fd)
+        if unlinkat(dirFD, name, AT_REMOVEDIR) != 0, errno != ENOENT { throw SystemError("rmdir", path: path) }
+    }
+
+    /// Names in the directory open at `fd` (the descriptor stays open and usable).
+    private static func entries(of fd: Int32) -> [String] {
+        let copy = dup(fd)
+        guard copy >= 0, let dir = fdopendir(copy) else {
+            if copy >= 0 { close(copy) }
+            return []
+        }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self) }
+            if name != ".", name != ".." { names.append(name) }
+        }
+        return names
     }
 }

@@ -67,23 +67,31 @@ extension Runtime {
         }
         let status = store.status(of: record)
         if status == .running && !force { throw .wrongState(id: id, status: "running", operation: "delete") }
+        // Each cleanup step must succeed before the record goes: a record removed after a failed
+        // step would leave a process or a cgroup that nothing owns any more. `delete` again retries.
         if let fd = initPidfd(record) {
             defer { close(fd) }
             _ = cs_pidfd_send_signal(fd, SIGKILL)
             // The pidfd turns readable when the process has exited: no sleep-and-poll needed.
             var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            _ = poll(&pfd, 1, 10_000)
+            guard poll(&pfd, 1, 10_000) == 1 else {
+                throw .system(SystemError("wait for the exit of \(record.pid)", path: id, errno: ETIMEDOUT))
+            }
         }
         if let dir = record.cgroupPath, let cgroups = try? CgroupV2.mounted() {
-            // Anything the init left behind in its cgroup goes with it.
-            if !cgroups.processes(dir).isEmpty { try? cgroups.killAll(dir) }
-            cgroups.remove(dir)
+            do {
+                // Anything the init left behind in its cgroup goes with it.
+                if !cgroups.processes(dir).isEmpty { try cgroups.killAll(dir) }
+                try cgroups.remove(dir)
+            } catch {
+                throw .cgroup("\(error.message); the container's record is kept: delete it again")
+            }
         }
         Hooks.runLogged(record.hooks?.poststop, kind: "poststop", state: store.state(of: record), warn: warn)
         do {
             try FileSystem.removeTree(store.directory(id))
         } catch {
-            throw .system(error as? SystemError ?? SystemError("remove", path: store.directory(id), errno: EIO))
+            throw .system(error)
         }
     }
 

@@ -87,7 +87,13 @@ public struct Runtime: Sendable {
             throw .cgroup(error.message)
         }
         fds.append(cgroupFD)
-        defer { if cleanup { cgroups.remove(cgroupDir) } }
+        // A container owns its cgroup: `delete` kills everything in it, so one that already has
+        // processes (another container's, the caller's own) is refused, as runc 1.2 does.
+        let present = cgroups.processes(cgroupDir)
+        guard present.isEmpty else {
+            throw .cgroup("\(cgroupDir) already has \(present.count) process\(present.count == 1 ? "" : "es"): a container needs a cgroup of its own")
+        }
+        defer { if cleanup { try? cgroups.remove(cgroupDir) } }
         // Before the clone: the child's own mknods already go through the filter.
         do { try cgroups.setDevices(devices, cgroupFD: cgroupFD) } catch { throw .cgroup(error.message) }
         plan.placeCgroupMounts(directory: cgroupDir)
