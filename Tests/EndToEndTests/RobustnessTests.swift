@@ -103,6 +103,14 @@ struct RobustnessTests {
             C.request(stream: 1, path: version, extra: [("te", "gzip")], endStream: true),
             C.request(stream: 1, path: version, extra: [("grpc-encoding", "gzip,identity")], endStream: false) + C.message(stream: 1, []),
             C.request(stream: 1, path: version, extra: [("Upper-Case", "x")], endStream: true),
+            C.request(stream: 1, path: version, extra: [("grpc-encoding", "snappy")], endStream: false) + C.message(stream: 1, []),
+            C.request(stream: 1, path: version, extra: [("grpc-status", "0"), ("grpc-message", "%zz%"), ("grpc-accept-encoding", ",,")],
+                      endStream: false) + C.message(stream: 1, []),
+            C.request(stream: 1, path: version, extra: [("grpc-timeout", "1n")], endStream: false) + C.message(stream: 1, []),
+            C.request(stream: 1, path: version, endStream: false)
+                + C.frame(.data, flags: 1, stream: 1, payload: [0] + Array(repeating: 0, count: 20_000)), // over the frame size
+            C.request(stream: 1, path: version, endStream: false) + C.message(stream: 1, [], endStream: false)
+                + C.frame(.data, flags: 1, stream: 1, payload: [0, 0, 0, 0, 0]),  // a second message to a unary call
             C.frame(.rstStream, flags: 0, stream: 5, payload: [0, 0, 0, 8]),      // reset of an idle stream
             Array(repeating: 0xff, count: 4096),                                  // noise
         ]
