@@ -128,7 +128,7 @@ let package = Package(
         ),
         .testTarget(name: "SkiffConfigTests", dependencies: ["SkiffConfig"]),
         .testTarget(name: "JSONCodingTests", dependencies: ["JSONCoding", "OCI"]),
-        .testTarget(name: "RuntimeEngineTests", dependencies: ["RuntimeEngine", "Cgroups", "OCI", "CShims"]),
+        .testTarget(name: "RuntimeEngineTests", dependencies: ["RuntimeEngine", "Cgroups", "OCI", "CShims", "LinuxKit"]),
         // Privileged: runs `skiff` (and runc, as the reference) on generated bundles with a probe.
         // `skiff` is not a dependency: `swift test` builds every product anyway, and a test target
         // that depends on an executable links that executable's code, and its static link flags,

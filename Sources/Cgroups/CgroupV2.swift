@@ -46,15 +46,19 @@ public struct CgroupV2: Sendable {
         return "/"
     }
 
-    /// The directory for a container: `cgroupsPath` absolute within the hierarchy, relative to
-    /// the caller's own cgroup (as runc does), or `/skiff/<id>` when the spec names none.
+    /// The directory for a container with the cgroupfs driver, as runc's: `cgroupsPath` absolute
+    /// within the hierarchy, or relative to the parent of the caller's own cgroup (the caller's
+    /// cgroup has processes, so it cannot have controllers enabled for children), or
+    /// `/skiff/<id>` when the spec names none. A systemd-style `slice:prefix:name` is, as for runc
+    /// without --systemd-cgroup, just a relative name.
     public func directory(for cgroupsPath: String?, id: String) throws(CgroupError) -> String {
         var path = cgroupsPath ?? ""
-        if path.contains(":") {
-            throw CgroupError("'\(path)' is a systemd cgroup path; skiff uses the cgroupfs driver")
-        }
         if path.isEmpty { path = "/skiff/" + id }
-        if !path.hasPrefix("/") { path = Self.ownCgroup() + "/" + path }
+        if !path.hasPrefix("/") {
+            let own = Self.ownCgroup()
+            let parent = own.lastIndex(of: "/").map { String(own[..<$0]) } ?? ""
+            path = parent + "/" + path
+        }
         let parts = path.split(separator: "/")
         guard !parts.isEmpty, !parts.contains(where: { $0 == ".." || $0 == "." }) else {
             throw CgroupError("'\(cgroupsPath ?? "")' is not a usable cgroup path")

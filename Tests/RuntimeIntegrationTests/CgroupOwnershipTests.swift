@@ -43,4 +43,18 @@ struct CgroupOwnershipTests {
         #expect(retried.status == 0, "\(retried.stderr)")
         #expect(try bundle.run(.skiff, ["state", bundle.id]).status != 0)
     }
+
+    /// containerd hands `slice:prefix:id` whenever a pod's parent is a systemd slice. Without
+    /// --systemd-cgroup runc takes it as a plain relative name; so does skiff (it once refused it).
+    @Test func aSystemdStylePathIsANameForTheCgroupfsDriver() throws {
+        let bundle = try Bundle(args: ["/probe"])
+        let name = "skiff-test.slice:cri-containerd:" + bundle.id
+        bundle.spec.linux?.cgroupsPath = name
+        // Without a cgroup namespace, /proc/self/cgroup shows the path in the host's hierarchy.
+        bundle.spec.linux?.namespaces?.removeAll { $0.type == "cgroup" }
+        let out = try bundle.runContainer(.skiff)
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(out.values("cgroup").contains { $0.hasPrefix("0::/") && $0.hasSuffix("/" + name) }, "\(out.values("cgroup"))")
+        _ = try bundle.run(.skiff, ["delete", "--force", bundle.id])
+    }
 }
