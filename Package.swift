@@ -107,7 +107,7 @@ let package = Package(
         .executableTarget(
             name: "skiffctl",
             dependencies: [
-                "CRIClient", "CRIAPI", "SkiffConfig", "CommandLineSupport",
+                "CRIClient", "CRIAPI", "SkiffConfig", "CommandLineSupport", "JSONCoding",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -145,7 +145,7 @@ let package = Package(
             dependencies: ["ImageStore", "ImageFixtures", "OCI", "LinuxKit", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .testTarget(name: "PodManagerTests", dependencies: ["PodManager", "PodNetwork", "SkiffConfig"]),
-        .testTarget(name: "SkiffctlTests", dependencies: ["skiffctl"]),
+        .testTarget(name: "SkiffctlTests", dependencies: ["skiffctl", "JSONCoding"]),
         .testTarget(
             name: "CRIServerTests",
             dependencies: ["CRIServer", "LinuxKit", "PodManager", .product(name: "GRPCCore", package: "grpc-swift-2")]

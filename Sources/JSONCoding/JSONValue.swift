@@ -22,6 +22,11 @@ public enum JSONValue: Equatable, Sendable {
     }
 }
 
+extension JSONValue {
+    /// Parses a whole document held in a string (see `JSONDecoding.parse` for bytes).
+    public static func parse(_ text: String) throws(JSONSyntaxError) -> JSONValue { try JSONParser.parse(Array(text.utf8)) }
+}
+
 /// Why a document is not JSON, with the byte offset where reading stopped.
 public struct JSONSyntaxError: Error, CustomStringConvertible, Sendable {
     public let offset: Int

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CRIAPI
+import JSONCoding
 
 struct InfoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "info", abstract: "Display information of the container runtime.")

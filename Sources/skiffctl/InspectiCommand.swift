@@ -1,5 +1,6 @@
 import ArgumentParser
 import CRIAPI
+import JSONCoding
 
 struct InspectiCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "inspecti", abstract: "Return the status of one or more images.")

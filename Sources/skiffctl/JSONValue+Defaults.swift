@@ -1,3 +1,5 @@
+import JSONCoding
+
 extension JSONValue {
     /// Adds the fields swift-protobuf leaves out because they hold their default value, so the
     /// output matches crictl's (Go's protojson with `EmitDefaultValues`). `template` mirrors the

@@ -1,3 +1,9 @@
+import JSONCoding
+
+/// crictl round-trips every reply through Go's `map[string]any`, so its output has sorted keys and
+/// Go's escaping; skiffctl parses the protobuf JSON with `JSONCoding` and prints it the same way,
+/// so scripts written for crictl keep working. (`JSONEncoding`'s writer escapes only what JSON
+/// requires, and `\b`/`\f` by name.)
 extension JSONValue {
     /// Indented JSON as Go's `json.Indent` prints a marshalled map: sorted keys, two spaces.
     func prettyJSON(indent: String = "") -> String {

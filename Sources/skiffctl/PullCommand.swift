@@ -4,6 +4,7 @@ import Glibc
 import ArgumentParser
 import CRIAPI
 import Foundation
+import JSONCoding
 
 struct PullCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "pull", abstract: "Pull an image from a registry.")

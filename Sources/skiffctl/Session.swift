@@ -4,6 +4,7 @@ import Glibc
 import ArgumentParser
 import CRIClient
 import GRPCCore
+import JSONCoding
 import SwiftProtobuf
 
 /// Runs one command against the runtime or image endpoint and turns a failed call into crictl's

@@ -1,3 +1,4 @@
+import JSONCoding
 import Testing
 @testable import skiffctl
 
@@ -59,7 +60,7 @@ import Testing
 
     @Test func stringsWithEscapesAndSurrogatesParse() throws {
         #expect(try JSONValue.parse(#""a\n\u00e9\ud83d\ude00\"""#) == .string("a\né😀\""))
-        #expect(throws: JSONValue.ParseError.self) { try JSONValue.parse("{\"a\":}") }
+        #expect(throws: JSONSyntaxError.self) { try JSONValue.parse("{\"a\":}") }
     }
 
     @Test func humanSizesMatchDockerUnits() {
