@@ -148,7 +148,7 @@ let package = Package(
         .testTarget(name: "SkiffctlTests", dependencies: ["skiffctl", "JSONCoding"]),
         .testTarget(
             name: "CRIServerTests",
-            dependencies: ["CRIServer", "LinuxKit", "PodManager", .product(name: "GRPCCore", package: "grpc-swift-2")]
+            dependencies: ["CRIServer", "ImageStore", "LinuxKit", "PodManager", .product(name: "GRPCCore", package: "grpc-swift-2")]
         ),
         .testTarget(
             name: "EndToEndTests",

@@ -49,18 +49,7 @@ public enum CRIStatus {
             case .invalidArgument: return RPCError(code: .invalidArgument, message: error.description)
             }
         case let error as ImageError:
-            switch error {
-            case .invalidReference: return RPCError(code: .invalidArgument, message: error.description)
-            case .badImage, .inUse: return RPCError(code: .failedPrecondition, message: error.description)
-            case .store: return RPCError(code: .internalError, message: error.description)
-            }
-        case let error as RegistryError:
-            return RPCError(code: registryCode(error), message: error.description)
-        case let error as UnpackError:
-            if case .diffIDMismatch = error { return RPCError(code: .dataLoss, message: error.description) }
-            return RPCError(code: .internalError, message: error.description)
-        case let error as ContentError:
-            return RPCError(code: contentCode(error), message: error.description)
+            return RPCError(code: code(for: error), message: error.description)
         case let error as SystemError:
             return RPCError(code: .internalError, message: error.description)
         case is CancellationError:
@@ -70,24 +59,41 @@ public enum CRIStatus {
         }
     }
 
-    static func registryCode(_ error: RegistryError) -> RPCError.Code {
+    static func code(for error: ImageError) -> RPCError.Code {
         switch error {
+        case .invalidReference: .invalidArgument
+        case .badImage, .inUse: .failedPrecondition
+        case .store: .internalError
+        case .registry(let reason): code(for: reason)
+        case .content(let reason): code(for: reason)
+        case .unpack(let reason): code(for: reason)
+        }
+    }
+
+    static func code(for reason: ImageError.RegistryReason) -> RPCError.Code {
+        switch reason {
         case .unauthorized: .unauthenticated
         case .notFound, .noMatchingPlatform: .notFound
         case .schema1, .unsupportedMediaType, .configuration: .failedPrecondition
         case .badCredentials: .invalidArgument
         case .digestMismatch: .dataLoss
         case .badResponse, .transport: .unavailable
-        case .content(let content): contentCode(content)
         }
     }
 
-    static func contentCode(_ error: ContentError) -> RPCError.Code {
-        switch error {
+    static func code(for reason: ImageError.ContentReason) -> RPCError.Code {
+        switch reason {
         case .digestMismatch, .sizeMismatch: .dataLoss
         case .invalidDigest: .invalidArgument
         case .notFound: .notFound
         case .aborted, .system: .internalError
+        }
+    }
+
+    static func code(for reason: ImageError.UnpackReason) -> RPCError.Code {
+        switch reason {
+        case .diffIDMismatch: .dataLoss
+        case .invalidDigest, .layer, .system: .internalError
         }
     }
 

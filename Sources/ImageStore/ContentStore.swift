@@ -32,25 +32,25 @@ public struct ContentStore: Sendable {
     }
 
     /// Reads a whole (small) blob: manifests and configs.
-    public func read(_ digest: String, limit: Int = 8 << 20) throws(ContentError) -> [UInt8] {
-        guard Digest.isValid(digest) else { throw .invalidDigest(digest) }
+    public func read(_ digest: String, limit: Int = 8 << 20) throws(ImageError) -> [UInt8] {
+        guard Digest.isValid(digest) else { throw .content(.invalidDigest(digest)) }
         do {
             return try AtomicFile.read(path(of: digest), limit: limit)
         } catch {
-            throw error.errno == ENOENT ? .notFound(digest) : .system(error)
+            throw .content(error.errno == ENOENT ? .notFound(digest) : .system(error))
         }
     }
 
     /// Starts writing the blob `descriptor` names.
-    public func ingest(_ descriptor: Descriptor) throws(ContentError) -> Ingest {
-        guard Digest.isValid(descriptor.digest) else { throw .invalidDigest(descriptor.digest) }
-        guard descriptor.size >= 0 else { throw .sizeMismatch(descriptor.digest, expected: descriptor.size, actual: 0) }
+    public func ingest(_ descriptor: Descriptor) throws(ImageError) -> Ingest {
+        guard Digest.isValid(descriptor.digest) else { throw .content(.invalidDigest(descriptor.digest)) }
+        guard descriptor.size >= 0 else { throw .content(.sizeMismatch(descriptor.digest, expected: descriptor.size, actual: 0)) }
         let target = path(of: descriptor.digest)
         do {
             try FileSystem.makeDirectories(ingestDir, mode: 0o700)
             try FileSystem.makeDirectories(String(target[..<target.lastIndex(of: "/")!]), mode: 0o755)
         } catch {
-            throw .system(error as? SystemError ?? SystemError("mkdir", path: root, errno: EIO))
+            throw .content(.system(error as? SystemError ?? SystemError("mkdir", path: root, errno: EIO)))
         }
         // The pid and a counter in the name: concurrent ingests of one blob never share a file.
         let temp = "\(ingestDir)/\(Digest.hex(descriptor.digest)).\(getpid()).\(Ingest.nextSerial())"
@@ -61,7 +61,7 @@ public struct ContentStore: Sendable {
             unlink(temp)
             fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         }
-        guard fd >= 0 else { throw .system(SystemError("open", path: temp)) }
+        guard fd >= 0 else { throw .content(.system(SystemError("open", path: temp))) }
         let ingest = Ingest(descriptor: descriptor, fd: fd, temp: temp, target: target)
         if resumed { try ingest.rehash() }
         return ingest
@@ -172,11 +172,11 @@ public final class Ingest: @unchecked Sendable {  // used by one task at a time
 
     /// Appends bytes; more than the descriptor's size fails at once (a registry cannot make us
     /// store an unbounded body).
-    public func write(_ bytes: UnsafeRawBufferPointer) throws(ContentError) {
-        guard fd >= 0 else { throw .aborted(descriptor.digest) }
+    public func write(_ bytes: UnsafeRawBufferPointer) throws(ImageError) {
+        guard fd >= 0 else { throw .content(.aborted(descriptor.digest)) }
         guard written + Int64(bytes.count) <= descriptor.size else {
             abort()
-            throw .sizeMismatch(descriptor.digest, expected: descriptor.size, actual: written + Int64(bytes.count))
+            throw .content(.sizeMismatch(descriptor.digest, expected: descriptor.size, actual: written + Int64(bytes.count)))
         }
         hasher.update(bytes)
         var offset = 0
@@ -186,7 +186,7 @@ public final class Ingest: @unchecked Sendable {  // used by one task at a time
                 if errno == EINTR { continue }
                 let error = SystemError("write", path: temp)
                 abort()
-                throw .system(error)
+                throw .content(.system(error))
             }
             offset += n
         }
@@ -194,29 +194,29 @@ public final class Ingest: @unchecked Sendable {  // used by one task at a time
         progress?.advance(to: written)
     }
 
-    public func write(_ bytes: [UInt8]) throws(ContentError) {
-        let result: Result<Void, ContentError> = bytes.withUnsafeBytes { buffer in
-            do throws(ContentError) { return .success(try write(buffer)) } catch { return .failure(error) }
+    public func write(_ bytes: [UInt8]) throws(ImageError) {
+        let result: Result<Void, ImageError> = bytes.withUnsafeBytes { buffer in
+            do throws(ImageError) { return .success(try write(buffer)) } catch { return .failure(error) }
         }
         try result.get()
     }
 
     /// Verifies size and digest, then moves the blob into place durably.
-    public func commit() throws(ContentError) {
-        guard fd >= 0 else { throw .aborted(descriptor.digest) }
+    public func commit() throws(ImageError) {
+        guard fd >= 0 else { throw .content(.aborted(descriptor.digest)) }
         guard written == descriptor.size else {
             abort()
-            throw .sizeMismatch(descriptor.digest, expected: descriptor.size, actual: written)
+            throw .content(.sizeMismatch(descriptor.digest, expected: descriptor.size, actual: written))
         }
         let actual = hasher.finalize()
         guard actual == descriptor.digest else {
             abort()
-            throw .digestMismatch(expected: descriptor.digest, actual: actual)
+            throw .content(.digestMismatch(expected: descriptor.digest, actual: actual))
         }
         guard fsync(fd) == 0 else {
             let error = SystemError("fsync", path: temp)
             abort()
-            throw .system(error)
+            throw .content(.system(error))
         }
         close(fd)
         fd = -1
@@ -224,19 +224,19 @@ public final class Ingest: @unchecked Sendable {  // used by one task at a time
             let error = SystemError("rename", path: target)
             unlink(temp)
             progress?.finish(verified: false)
-            throw .system(error)
+            throw .content(.system(error))
         }
         progress?.finish(verified: true)
     }
 
     /// Hashes and counts what an adopted partial file already holds; one longer than the blob
     /// can only be wrong and starts over.
-    func rehash() throws(ContentError) {
+    func rehash() throws(ImageError) {
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
         while true {
             let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if n < 0, errno == EINTR { continue }
-            guard n >= 0 else { let error = SystemError("read", path: temp); abort(); throw .system(error) }
+            guard n >= 0 else { let error = SystemError("read", path: temp); abort(); throw .content(.system(error)) }
             if n == 0 { break }
             buffer.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[..<n])) }
             written += Int64(n)
@@ -245,12 +245,12 @@ public final class Ingest: @unchecked Sendable {  // used by one task at a time
     }
 
     /// Starts the blob over from byte 0 (the server ignored a `Range` request).
-    public func restart() throws(ContentError) {
-        guard fd >= 0 else { throw .aborted(descriptor.digest) }
+    public func restart() throws(ImageError) {
+        guard fd >= 0 else { throw .content(.aborted(descriptor.digest)) }
         guard ftruncate(fd, 0) == 0, lseek(fd, 0, SEEK_SET) == 0 else {
             let error = SystemError("truncate", path: temp)
             abort()
-            throw .system(error)
+            throw .content(.system(error))
         }
         hasher = descriptor.digest.hasPrefix("sha512:") ? .sha512(SHA512()) : .sha256(SHA256())
         written = 0
@@ -273,26 +273,6 @@ public final class Ingest: @unchecked Sendable {  // used by one task at a time
         close(fd)
         fd = -1
         unlink(temp)
-    }
-}
-
-public enum ContentError: Error, Equatable, Sendable, CustomStringConvertible {
-    case invalidDigest(String)
-    case notFound(String)
-    case digestMismatch(expected: String, actual: String)
-    case sizeMismatch(String, expected: Int64, actual: Int64)
-    case aborted(String)
-    case system(SystemError)
-
-    public var description: String {
-        switch self {
-        case .invalidDigest(let d): "'\(d)' is not a valid digest"
-        case .notFound(let d): "blob \(d) is not in the content store"
-        case .digestMismatch(let expected, let actual): "content does not match its digest: expected \(expected), got \(actual)"
-        case .sizeMismatch(let d, let expected, let actual): "blob \(d) has \(actual) bytes, expected \(expected)"
-        case .aborted(let d): "the ingest of \(d) was aborted"
-        case .system(let error): error.description
-        }
     }
 }
 

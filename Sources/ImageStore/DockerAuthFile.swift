@@ -11,7 +11,7 @@ public struct DockerAuthFile: Sendable {
 
     /// The entry for `host` (an endpoint such as a mirror), or else for `domain` (the image's
     /// registry, when `host` serves it).
-    public func credentials(host: String, domain: String?) throws(RegistryError) -> RegistryCredentials? {
+    public func credentials(host: String, domain: String?) throws(ImageError) -> RegistryCredentials? {
         let entries = try load()
         return entries[Self.normalize(host)] ?? domain.flatMap { entries[Self.normalize($0)] }
     }
@@ -28,21 +28,21 @@ public struct DockerAuthFile: Sendable {
         var registrytoken: String?
     }
 
-    func load() throws(RegistryError) -> [String: RegistryCredentials] {
+    func load() throws(ImageError) -> [String: RegistryCredentials] {
         let bytes: [UInt8]
         do { bytes = try AtomicFile.read(path, limit: 4 << 20) } catch {
-            throw .configuration("auth file \(path): \(error)")
+            throw .registry(.configuration("auth file \(path): \(error)"))
         }
         let document: Document
         do { document = try JSONDecoder().decode(Document.self, from: Data(bytes)) } catch {
-            throw .configuration("auth file \(path) is not a docker config.json: \(error)")
+            throw .registry(.configuration("auth file \(path) is not a docker config.json: \(error)"))
         }
         var out: [String: RegistryCredentials] = [:]
         for (key, entry) in document.auths ?? [:] {
             var credentials = RegistryCredentials()
             if let auth = entry.auth, !auth.isEmpty {
                 do { credentials = try RegistryCredentials(auth: auth) } catch {
-                    throw .configuration("auth file \(path): entry '\(key)': \(error)")
+                    throw .registry(.configuration("auth file \(path): entry '\(key)': \(error)"))
                 }
             }
             if let v = entry.username, !v.isEmpty { credentials.username = v }

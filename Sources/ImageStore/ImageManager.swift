@@ -50,8 +50,7 @@ public actor ImageManager {
     /// one caller still waits for it: when the last one is cancelled (its RPC's deadline passed,
     /// its client went away), the download is cancelled too, so a stalled registry holds nothing.
     public func pull(_ image: String, credentials: RegistryCredentials? = nil, platform: Platform = defaultPlatform) async throws -> ImageRecord {
-        let reference: ImageReference
-        do { reference = try ImageReference(parsing: image) } catch { throw ImageError.invalidReference(error.description) }
+        let reference = try ImageReference(parsing: image)
         let key = reference.description + " " + platform.description
         if let running = inflight[key] { return try await wait(for: running, key: key) }
         await collectionsFinished()
@@ -229,21 +228,5 @@ final class UnpackAttempts: Sendable {
         guard let last = tasks.withLock({ $0.last }) else { return false }
         try await last.value
         return true
-    }
-}
-
-public enum ImageError: Error, Equatable, Sendable, CustomStringConvertible {
-    case invalidReference(String)
-    case badImage(String)
-    case inUse(String, containers: [String])
-    case store(String)
-
-    public var description: String {
-        switch self {
-        case .invalidReference(let m): m
-        case .badImage(let m): "bad image: \(m)"
-        case .inUse(let image, let containers): "image \(image) is in use by container \(containers.joined(separator: ", "))"
-        case .store(let m): "image store: \(m)"
-        }
     }
 }

@@ -27,15 +27,9 @@ public struct ImageReference: Hashable, Sendable, CustomStringConvertible {
     /// `repository:tag`, the form CRI's `repo_tags` lists (nil for a digest-only reference).
     public var repoTag: String? { tag.map { repository + ":" + $0 } }
 
-    public struct ParseError: Error, Equatable, Sendable, CustomStringConvertible {
-        public let reference: String
-        public let reason: String
-        public var description: String { "invalid image reference \"\(reference)\": \(reason)" }
-    }
-
     /// Parses and normalises `text`. With neither tag nor digest the tag is `latest`.
-    public init(parsing text: String) throws(ParseError) {
-        func fail(_ reason: String) -> ParseError { ParseError(reference: text, reason: reason) }
+    public init(parsing text: String) throws(ImageError) {
+        func fail(_ reason: String) -> ImageError { .invalidReference(text, reason: reason) }
         guard !text.isEmpty else { throw fail("empty") }
         guard text.utf8.count <= 4096 else { throw fail("longer than 4096 bytes") }
         var rest = Substring(text)
@@ -133,7 +127,7 @@ public struct ImageReference: Hashable, Sendable, CustomStringConvertible {
         return chars.allSatisfy { isWord($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") }
     }
 
-    static func validateDigest(_ value: String, _ fail: (String) -> ParseError) throws(ParseError) {
+    static func validateDigest(_ value: String, _ fail: (String) -> ImageError) throws(ImageError) {
         guard let colon = value.firstIndex(of: ":") else { throw fail("digest \"\(value)\" must be algorithm:hex") }
         let algorithm = value[..<colon]
         guard algorithm == "sha256" || algorithm == "sha512" else {

@@ -30,10 +30,10 @@ public struct RegistryCredentials: Equatable, Sendable {
     }
 
     /// From docker's `auth` field: base64 of `user:password`.
-    public init(auth: String) throws(RegistryError) {
+    public init(auth: String) throws(ImageError) {
         guard let data = Data(base64Encoded: auth), let text = String(data: data, encoding: .utf8),
               let colon = text.firstIndex(of: ":") else {
-            throw .badCredentials("auth is not base64 of user:password")
+            throw .registry(.badCredentials("auth is not base64 of user:password"))
         }
         self.init(username: String(text[..<colon]), password: String(text[text.index(after: colon)...]))
     }

@@ -11,7 +11,7 @@ extension RegistryClient {
     /// `RegistryCredentials.apply`), the auth file's entry for the endpoint is used, and for the
     /// upstream server also the one for the image's registry.
     func send(_ url: String, accept: String?, range: Int64? = nil, reference: ImageReference, at endpoint: RegistryEndpoint,
-              credentials given: RegistryCredentials?) async throws(RegistryError) -> HTTPClientResponse {
+              credentials given: RegistryCredentials?) async throws(ImageError) -> HTTPClientResponse {
         let key = endpoint.host + " " + reference.path
         let tls = try tlsConfiguration(endpoint)
         var credentials = given?.apply(to: endpoint, of: reference) == true ? given : nil
@@ -29,40 +29,40 @@ extension RegistryClient {
                 // bounded by the read timeout each.
                 response = try await http.execute(request, timeout: .seconds(timeouts.connect + timeouts.read))
             } catch {
-                throw .transport("\(endpoint.host): \(error)")
+                throw .registry(.transport("\(endpoint.host): \(error)"))
             }
             guard response.status == .unauthorized, attempt == 0 else {
-                if response.status == .unauthorized { throw .unauthorized("\(reference.repository): the registry refused the credentials") }
+                if response.status == .unauthorized { throw .registry(.unauthorized("\(reference.repository): the registry refused the credentials")) }
                 return response
             }
             guard let header = response.headers.first(name: "www-authenticate"), let challenge = AuthChallenge(header: header) else {
-                throw .unauthorized("\(reference.repository): 401 without a WWW-Authenticate challenge")
+                throw .registry(.unauthorized("\(reference.repository): 401 without a WWW-Authenticate challenge"))
             }
             if credentials == nil, let authFile {
                 credentials = try authFile.credentials(host: endpoint.host, domain: endpoint.isMirror ? nil : reference.domain)
             }
             switch challenge.scheme {
             case "basic":
-                guard let basic = credentials?.basicHeader else { throw .unauthorized("\(reference.repository): the registry needs a username and password") }
+                guard let basic = credentials?.basicHeader else { throw .registry(.unauthorized("\(reference.repository): the registry needs a username and password")) }
                 authorization = basic
             case "bearer":
                 let token = try await fetchToken(challenge, reference: reference, tls: tls, credentials: credentials)
                 tokens.withLock { $0[key] = token }
                 authorization = "Bearer " + token
             default:
-                throw .unauthorized("\(reference.repository): unsupported auth scheme '\(challenge.scheme)'")
+                throw .registry(.unauthorized("\(reference.repository): unsupported auth scheme '\(challenge.scheme)'"))
             }
         }
-        throw .unauthorized(reference.repository)
+        throw .registry(.unauthorized(reference.repository))
     }
 
     /// A token from the challenge's realm. An identity token is an OAuth2 refresh token and is
     /// traded with a POST (`grant_type=refresh_token`); otherwise a GET, with Basic credentials
     /// when there are any (anonymous tokens are how public images are pulled).
     func fetchToken(_ challenge: AuthChallenge, reference: ImageReference, tls: TLSConfiguration?,
-                    credentials: RegistryCredentials?) async throws(RegistryError) -> String {
+                    credentials: RegistryCredentials?) async throws(ImageError) -> String {
         guard let realm = challenge.parameters["realm"], realm.hasPrefix("http://") || realm.hasPrefix("https://") else {
-            throw .unauthorized("\(reference.repository): the Bearer challenge has no usable realm")
+            throw .registry(.unauthorized("\(reference.repository): the Bearer challenge has no usable realm"))
         }
         var fields = [("scope", challenge.parameters["scope"] ?? "repository:\(reference.path):pull")]
         if let service = challenge.parameters["service"] { fields.insert(("service", service), at: 0) }
@@ -81,29 +81,29 @@ extension RegistryClient {
         do {
             let response = try await http.execute(request, timeout: .seconds(timeouts.connect + timeouts.read))
             guard response.status == .ok else {
-                throw RegistryError.unauthorized("\(reference.repository): the token service answered \(response.status.code)")
+                throw ImageError.registry(.unauthorized("\(reference.repository): the token service answered \(response.status.code)"))
             }
             let body = Array(buffer: try await response.body.collect(upTo: 1 << 20))
             guard let token = try JSONDecoder().decode(TokenResponse.self, from: Data(body)).value else {
-                throw RegistryError.unauthorized("\(reference.repository): the token service sent no token")
+                throw ImageError.registry(.unauthorized("\(reference.repository): the token service sent no token"))
             }
             return token
-        } catch let error as RegistryError {
+        } catch let error as ImageError {
             throw error
         } catch {
-            throw .transport("token from \(realm): \(error)")
+            throw .registry(.transport("token from \(realm): \(error)"))
         }
     }
 
     /// The endpoint's own trust settings; nil means the client's defaults (system roots).
-    func tlsConfiguration(_ endpoint: RegistryEndpoint) throws(RegistryError) -> TLSConfiguration? {
+    func tlsConfiguration(_ endpoint: RegistryEndpoint) throws(ImageError) -> TLSConfiguration? {
         guard endpoint.scheme == "https", endpoint.skipVerify || !endpoint.caFiles.isEmpty else { return nil }
         var tls = TLSConfiguration.makeClientConfiguration()
         if endpoint.skipVerify { tls.certificateVerification = .none }
         var roots: [NIOSSLCertificate] = []
         for file in endpoint.caFiles {
             do { roots += try NIOSSLCertificate.fromPEMFile(file) } catch {
-                throw .configuration("\(endpoint.host): ca \(file): \(error)")
+                throw .registry(.configuration("\(endpoint.host): ca \(file): \(error)"))
             }
         }
         if !roots.isEmpty { tls.additionalTrustRoots = [.certificates(roots)] }

@@ -65,8 +65,8 @@ public final class RegistryClient: Sendable {
 
     /// Resolves `reference` to the image manifest for `platform` (through an index if the
     /// registry serves one). A tag needs an endpoint that may `resolve`; a digest any that may `pull`.
-    public func manifest(for reference: ImageReference, platform: Platform, credentials: RegistryCredentials?) async throws(RegistryError) -> Manifest {
-        try await onEndpoints(reference, reference.digest == nil ? .resolve : .pull) { endpoint throws(RegistryError) in
+    public func manifest(for reference: ImageReference, platform: Platform, credentials: RegistryCredentials?) async throws(ImageError) -> Manifest {
+        try await onEndpoints(reference, reference.digest == nil ? .resolve : .pull) { endpoint throws(ImageError) in
             try await self.manifest(for: reference, platform: platform, at: endpoint, credentials: credentials)
         }
     }
@@ -78,10 +78,10 @@ public final class RegistryClient: Sendable {
     /// Downloads a blob into `store` (verified on the way), unless it is there already. A partial
     /// file that an interrupted pull left is continued with a `Range` request.
     public func fetchBlob(_ reference: ImageReference, _ descriptor: Descriptor, into store: ContentStore,
-                          credentials: RegistryCredentials?, onBody: BodyObserver? = nil) async throws(RegistryError) {
+                          credentials: RegistryCredentials?, onBody: BodyObserver? = nil) async throws(ImageError) {
         if store.contains(descriptor) { return }
-        try await onEndpoints(reference, .pull) { endpoint throws(RegistryError) in
-            do throws(RegistryError) {
+        try await onEndpoints(reference, .pull) { endpoint throws(ImageError) in
+            do throws(ImageError) {
                 try await self.fetchBlob(reference, descriptor, into: store, at: endpoint, credentials: credentials, onBody: onBody)
             } catch {
                 // A continued download may have kept a wrong prefix. The ingest is gone now, so
@@ -97,9 +97,9 @@ public final class RegistryClient: Sendable {
     /// Runs `body` on each endpoint that has `capability`, in order, until one succeeds; the
     /// last failure (the upstream server's, when mirrors came first) is the one reported.
     func onEndpoints<T>(_ reference: ImageReference, _ capability: RegistryEndpoint.Capability,
-                        _ body: (RegistryEndpoint) async throws(RegistryError) -> T) async throws(RegistryError) -> T {
+                        _ body: (RegistryEndpoint) async throws(ImageError) -> T) async throws(ImageError) -> T {
         let endpoints = try hosts.endpoints(for: reference.domain).filter { $0.capabilities.contains(capability) }
-        var failure = RegistryError.configuration("no endpoint of \(reference.domain) may \(capability.rawValue)")
+        var failure = ImageError.registry(.configuration("no endpoint of \(reference.domain) may \(capability.rawValue)"))
         for endpoint in endpoints {
             do { return try await body(endpoint) } catch { failure = error }
         }
@@ -107,7 +107,7 @@ public final class RegistryClient: Sendable {
     }
 
     func manifest(for reference: ImageReference, platform: Platform, at endpoint: RegistryEndpoint,
-                  credentials: RegistryCredentials?) async throws(RegistryError) -> Manifest {
+                  credentials: RegistryCredentials?) async throws(ImageError) -> Manifest {
         let first = try await fetchManifest(reference, ref: reference.digest ?? reference.tag ?? ImageReference.defaultTag,
                                             expected: reference.digest, at: endpoint, credentials: credentials)
         guard MediaType.indexes.contains(first.mediaType) else {
@@ -115,30 +115,30 @@ public final class RegistryClient: Sendable {
                             manifest: try validManifest(first.bytes, reference), resolvedDigest: first.digest)
         }
         let index: ImageIndex = try decode(first.bytes, what: "index")
-        do { try index.validate() } catch { throw .badResponse("index of \(reference): \(error)") }
+        do { try index.validate() } catch { throw .registry(.badResponse("index of \(reference): \(error)")) }
         guard let entry = index.manifest(for: platform) else {
-            throw .noMatchingPlatform(reference.description, platform: platform.description,
-                                      available: index.manifests.compactMap(\.platform?.description))
+            throw .registry(.noMatchingPlatform(reference.description, platform: platform.description,
+                                                available: index.manifests.compactMap(\.platform?.description)))
         }
         let chosen = try await fetchManifest(reference, ref: entry.digest, expected: entry.digest, at: endpoint, credentials: credentials)
         guard MediaType.manifests.contains(chosen.mediaType) else {
-            throw .unsupportedMediaType("\(reference): index entry \(entry.digest) is \(chosen.mediaType)")
+            throw .registry(.unsupportedMediaType("\(reference): index entry \(entry.digest) is \(chosen.mediaType)"))
         }
         return Manifest(descriptor: Descriptor(mediaType: chosen.mediaType, digest: entry.digest, size: Int64(chosen.bytes.count)),
                         manifest: try validManifest(chosen.bytes, reference), resolvedDigest: first.digest)
     }
 
     func fetchBlob(_ reference: ImageReference, _ descriptor: Descriptor, into store: ContentStore, at endpoint: RegistryEndpoint,
-                   credentials: RegistryCredentials?, onBody: BodyObserver?) async throws(RegistryError) {
+                   credentials: RegistryCredentials?, onBody: BodyObserver?) async throws(ImageError) {
         // Adopting a partial rehashes it, and a commit fsyncs: both can take long, so off the pool.
         let ingest: Ingest
         do { ingest = try await OffPool.run { try store.ingest(descriptor) } } catch {
-            throw (error as? ContentError).map { .content($0) } ?? .transport("\(error)")
+            throw error as? ImageError ?? .registry(.transport("\(error)"))
         }
         var resumeAt = ingest.written
         if resumeAt == descriptor.size {
             // A download that got every byte but died before its commit: nothing left to ask for.
-            do { try await OffPool.run { try ingest.commit() } } catch { throw .content(error as? ContentError ?? .aborted(descriptor.digest)) }
+            do { try await OffPool.run { try ingest.commit() } } catch { throw error as? ImageError ?? .content(.aborted(descriptor.digest)) }
             return
         }
         let url = endpoint.url(repository: reference.path, "blobs/" + descriptor.digest, namespace: reference.domain)
@@ -155,7 +155,7 @@ public final class RegistryClient: Sendable {
         } catch {
             // The bytes so far stay for the next endpoint or pull to continue.
             ingest.suspend()
-            throw error as? RegistryError ?? .content(error as? ContentError ?? .aborted(descriptor.digest))
+            throw error
         }
         let what = "blob \(descriptor.digest) of \(reference)"
         do {
@@ -163,7 +163,7 @@ public final class RegistryClient: Sendable {
             case .partialContent where resumeAt > 0:
                 guard response.headers.first(name: "content-range")?.hasPrefix("bytes \(resumeAt)-") == true else {
                     ingest.abort()
-                    throw RegistryError.badResponse("\(what): Content-Range does not continue at byte \(resumeAt)")
+                    throw ImageError.registry(.badResponse("\(what): Content-Range does not continue at byte \(resumeAt)"))
                 }
             case .ok:
                 if resumeAt > 0 { try ingest.restart() }
@@ -184,14 +184,12 @@ public final class RegistryClient: Sendable {
                 try buffer.withUnsafeReadableBytes { try ingest.write($0) }
             }
             try await OffPool.run { try ingest.commit() }
-        } catch let error as RegistryError {
+        } catch let error as ImageError {
             throw error
-        } catch let error as ContentError {
-            throw .content(error)
         } catch {
             // The connection broke: keep what arrived for the next attempt to continue.
             ingest.suspend()
-            throw .transport("\(what): \(error)")
+            throw .registry(.transport("\(what): \(error)"))
         }
     }
 
@@ -204,7 +202,7 @@ public final class RegistryClient: Sendable {
     }
 
     func fetchManifest(_ reference: ImageReference, ref: String, expected: String?, at endpoint: RegistryEndpoint,
-                       credentials: RegistryCredentials?) async throws(RegistryError) -> FetchedManifest {
+                       credentials: RegistryCredentials?) async throws(ImageError) -> FetchedManifest {
         let url = endpoint.url(repository: reference.path, "manifests/" + ref, namespace: reference.domain)
         let response = try await send(url, accept: Self.manifestAccept, reference: reference, at: endpoint, credentials: credentials)
         guard response.status == .ok else { throw statusError(response.status, what: "manifest \(ref) of \(reference.repository)") }
@@ -212,36 +210,36 @@ public final class RegistryClient: Sendable {
         do {
             bytes = Array(buffer: try await response.body.collect(upTo: Self.manifestLimit))
         } catch {
-            throw .badResponse("manifest of \(reference): \(error)")
+            throw .registry(.badResponse("manifest of \(reference): \(error)"))
         }
         let contentType = response.headers.first(name: "content-type")?.split(separator: ";").first.map { $0.trimmingSpaces() } ?? ""
         if contentType == MediaType.dockerSchema1 || contentType == MediaType.dockerSchema1Signed {
-            throw .schema1(reference.description)
+            throw .registry(.schema1(reference.description))
         }
         let digest = ContentDigest.sha256(bytes)
-        if let expected, expected != digest { throw .digestMismatch(what: "manifest of \(reference)", expected: expected, actual: digest) }
+        if let expected, expected != digest { throw .registry(.digestMismatch(what: "manifest of \(reference)", expected: expected, actual: digest)) }
         // The body's own mediaType wins over a generic Content-Type (some registries send JSON).
         let declared = (try? JSONDecoder().decode(MediaTypeProbe.self, from: Data(bytes)))?.mediaType
         let mediaType = declared ?? contentType
-        if mediaType == MediaType.dockerSchema1 || mediaType == MediaType.dockerSchema1Signed { throw .schema1(reference.description) }
+        if mediaType == MediaType.dockerSchema1 || mediaType == MediaType.dockerSchema1Signed { throw .registry(.schema1(reference.description)) }
         guard MediaType.manifests.contains(mediaType) || MediaType.indexes.contains(mediaType) else {
-            throw .unsupportedMediaType("\(reference): manifest type '\(mediaType)'")
+            throw .registry(.unsupportedMediaType("\(reference): manifest type '\(mediaType)'"))
         }
         return FetchedManifest(mediaType: mediaType, digest: digest, bytes: bytes)
     }
 
-    func validManifest(_ bytes: [UInt8], _ reference: ImageReference) throws(RegistryError) -> ImageManifest {
+    func validManifest(_ bytes: [UInt8], _ reference: ImageReference) throws(ImageError) -> ImageManifest {
         let manifest: ImageManifest = try decode(bytes, what: "manifest")
-        do { try manifest.validate() } catch { throw .badResponse("manifest of \(reference): \(error)") }
+        do { try manifest.validate() } catch { throw .registry(.badResponse("manifest of \(reference): \(error)")) }
         return manifest
     }
 
-    func decode<T: Decodable>(_ bytes: [UInt8], what: String) throws(RegistryError) -> T {
-        do { return try JSONDecoder().decode(T.self, from: Data(bytes)) } catch { throw .badResponse("\(what) is not valid JSON: \(error)") }
+    func decode<T: Decodable>(_ bytes: [UInt8], what: String) throws(ImageError) -> T {
+        do { return try JSONDecoder().decode(T.self, from: Data(bytes)) } catch { throw .registry(.badResponse("\(what) is not valid JSON: \(error)")) }
     }
 
-    func statusError(_ status: HTTPResponseStatus, what: String) -> RegistryError {
-        status == .notFound ? .notFound(what) : .badResponse("\(what): HTTP \(status.code)")
+    func statusError(_ status: HTTPResponseStatus, what: String) -> ImageError {
+        .registry(status == .notFound ? .notFound(what) : .badResponse("\(what): HTTP \(status.code)"))
     }
 
     static func percentEncoded(_ s: String) -> String {

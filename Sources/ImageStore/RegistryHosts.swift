@@ -63,14 +63,14 @@ public struct RegistryHosts: Sendable {
 
     public init(configDir: String = "") { self.configDir = configDir }
 
-    public func endpoints(for domain: String) throws(RegistryError) -> [RegistryEndpoint] {
+    public func endpoints(for domain: String) throws(ImageError) -> [RegistryEndpoint] {
         guard !configDir.isEmpty, !domain.contains("/"), !domain.hasPrefix(".") else { return [Self.upstream(domain)] }
         for dir in [domain, "_default"] {
             let file = configDir + "/" + dir + "/hosts.toml"
             guard FileSystem.exists(file) else { continue }
             let bytes: [UInt8]
             do { bytes = try AtomicFile.read(file, limit: 1 << 20) } catch {
-                throw .configuration("\(file): \(error)")
+                throw .registry(.configuration("\(file): \(error)"))
             }
             return try HostsFile.endpoints(text: String(decoding: bytes, as: UTF8.self), file: file, domain: domain)
         }
@@ -98,25 +98,25 @@ public struct RegistryHosts: Sendable {
 enum HostsFile {
     static let hostKeys: Set<String> = ["capabilities", "ca", "client", "skip_verify", "header", "override_path"]
 
-    static func endpoints(text: String, file: String, domain: String) throws(RegistryError) -> [RegistryEndpoint] {
+    static func endpoints(text: String, file: String, domain: String) throws(ImageError) -> [RegistryEndpoint] {
         let table: TOMLTable
-        do { table = try TOMLParser.parse(text) } catch { throw .configuration("\(file):\(error.line): \(error.message)") }
+        do { table = try TOMLParser.parse(text) } catch { throw .registry(.configuration("\(file):\(error.line): \(error.message)")) }
         let directory = String(file[..<(file.lastIndex(of: "/") ?? file.endIndex)])
         var mirrors: [RegistryEndpoint] = []
         for key in table.keys where key != "server" && !hostKeys.contains(key) {
             guard key == "host", case .table(let hosts)? = table[key]?.value else {
-                throw .configuration("\(file):\(table[key]?.line ?? 0): unknown key '\(key)'")
+                throw .registry(.configuration("\(file):\(table[key]?.line ?? 0): unknown key '\(key)'"))
             }
             for url in hosts.keys {
                 guard let entry = hosts[url], case .table(let settings) = entry.value else {
-                    throw .configuration("\(file):\(hosts[url]?.line ?? 0): host \"\(url)\" must be a table")
+                    throw .registry(.configuration("\(file):\(hosts[url]?.line ?? 0): host \"\(url)\" must be a table"))
                 }
                 mirrors.append(try endpoint(url: url, settings: settings, isMirror: true, file: file, line: entry.line, directory: directory))
             }
         }
         var server = RegistryHosts.upstream(domain)
         if let entry = table["server"] {
-            guard case .string(let url) = entry.value else { throw .configuration("\(file):\(entry.line): server must be a string") }
+            guard case .string(let url) = entry.value else { throw .registry(.configuration("\(file):\(entry.line): server must be a string")) }
             server = try endpoint(url: url, settings: table, isMirror: false, file: file, line: entry.line, directory: directory)
         } else {
             try apply(table, to: &server, file: file, directory: directory)
@@ -124,14 +124,14 @@ enum HostsFile {
         return mirrors + [server]
     }
 
-    static func endpoint(url: String, settings: TOMLTable, isMirror: Bool, file: String, line: Int, directory: String) throws(RegistryError) -> RegistryEndpoint {
+    static func endpoint(url: String, settings: TOMLTable, isMirror: Bool, file: String, line: Int, directory: String) throws(ImageError) -> RegistryEndpoint {
         let (written, rest) = splitScheme(url)
         let scheme = written?.lowercased() ?? "https"
-        guard scheme == "http" || scheme == "https" else { throw .configuration("\(file):\(line): '\(url)': scheme must be http or https") }
+        guard scheme == "http" || scheme == "https" else { throw .registry(.configuration("\(file):\(line): '\(url)': scheme must be http or https")) }
         let slash = rest.firstIndex(of: "/") ?? rest.endIndex
         let host = String(rest[..<slash])
         guard !host.isEmpty, host.allSatisfy({ $0.isLetter || $0.isNumber || "-.:[]".contains($0) }) else {
-            throw .configuration("\(file):\(line): '\(url)' has no valid host")
+            throw .registry(.configuration("\(file):\(line): '\(url)' has no valid host"))
         }
         var path = String(rest[slash...])
         while path.hasSuffix("/") { path.removeLast() }
@@ -141,9 +141,9 @@ enum HostsFile {
     }
 
     /// The per-host keys, on top of an endpoint whose `apiRoot` is still the URL's path.
-    static func apply(_ settings: TOMLTable, to endpoint: inout RegistryEndpoint, file: String, directory: String) throws(RegistryError) {
-        func fail(_ key: String, _ message: String) -> RegistryError {
-            .configuration("\(file):\(settings[key]?.line ?? 0): \(key): \(message)")
+    static func apply(_ settings: TOMLTable, to endpoint: inout RegistryEndpoint, file: String, directory: String) throws(ImageError) {
+        func fail(_ key: String, _ message: String) -> ImageError {
+            .registry(.configuration("\(file):\(settings[key]?.line ?? 0): \(key): \(message)"))
         }
         var overridePath = false
         for key in settings.keys where hostKeys.contains(key) {

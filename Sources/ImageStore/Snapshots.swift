@@ -32,28 +32,28 @@ public struct Snapshots: Sendable {
 
     /// Unpacks the layer blob at `blob` as snapshot `chainID`, checking the tar against `diffID`.
     @discardableResult
-    public func unpack(blob: String, diffID: String, chainID: String) throws(UnpackError) -> UnpackStats {
+    public func unpack(blob: String, diffID: String, chainID: String) throws(ImageError) -> UnpackStats {
         let blobFD = open(blob, O_RDONLY | O_CLOEXEC)
-        guard blobFD >= 0 else { throw .system("\(blob): \(SystemError("open").reason)") }
+        guard blobFD >= 0 else { throw .unpack(.system("\(blob): \(SystemError("open").reason)")) }
         return try unpack(blobFD: blobFD, progress: nil, diffID: diffID, chainID: chainID)
     }
 
     /// Unpacks the layer read from `blobFD` (closed when done). With `progress`, the blob is still
     /// being downloaded: the unpack reads what has arrived and waits for the rest.
     @discardableResult
-    public func unpack(blobFD: Int32, progress: BlobProgress?, diffID: String, chainID: String) throws(UnpackError) -> UnpackStats {
+    public func unpack(blobFD: Int32, progress: BlobProgress?, diffID: String, chainID: String) throws(ImageError) -> UnpackStats {
         defer { close(blobFD) }
-        guard Digest.isValid(diffID), Digest.isValid(chainID) else { throw .invalidDigest(diffID) }
+        guard Digest.isValid(diffID), Digest.isValid(chainID) else { throw .unpack(.invalidDigest(diffID)) }
         if contains(chainID) { return UnpackStats(entries: 0, whiteouts: 0) }
-        do { try FileSystem.makeDirectories(root, mode: 0o700) } catch { throw .system("\(root): \(error)") }
+        do { try FileSystem.makeDirectories(root, mode: 0o700) } catch { throw .unpack(.system("\(root): \(error)")) }
         // Unique per attempt: a retried download may overlap the unpack of the attempt it replaces.
         let temp = root + "/.unpack-\(getpid())-\(Self.nextSerial())-\(Digest.hex(chainID).prefix(12))"
         try? FileSystem.removeTree(temp)
-        guard mkdir(temp, 0o755) == 0 else { throw .system("mkdir \(temp): \(SystemError("mkdir").reason)") }
+        guard mkdir(temp, 0o755) == 0 else { throw .unpack(.system("mkdir \(temp): \(SystemError("mkdir").reason)")) }
         var keep = false
         defer { if !keep { try? FileSystem.removeTree(temp) } }
         let rootFD = open(temp, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard rootFD >= 0 else { throw .system("\(temp): \(SystemError("open").reason)") }
+        guard rootFD >= 0 else { throw .unpack(.system("\(temp): \(SystemError("open").reason)")) }
         defer { close(rootFD) }
 
         let context = UnpackContext(progress: progress)
@@ -64,13 +64,13 @@ public struct Snapshots: Sendable {
             Unmanaged<UnpackContext>.fromOpaque(context!).takeUnretainedValue().progress!.wait(beyond: offset)
         }, Unmanaged.passUnretained(context).toOpaque(), &result)
         let message = withUnsafeBytes(of: result.message) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-        guard rc == 0 else { throw .layer(diffID, message) }
+        guard rc == 0 else { throw .unpack(.layer(diffID, message)) }
         let actual = context.finalize()
-        guard actual == diffID else { throw .diffIDMismatch(expected: diffID, actual: actual) }
+        guard actual == diffID else { throw .unpack(.diffIDMismatch(expected: diffID, actual: actual)) }
         guard rename(temp, path(of: chainID)) == 0 else {
             // Another pull of an image with this layer finished it first: same content, keep theirs.
             if errno == ENOTEMPTY || errno == EEXIST, contains(chainID) { return UnpackStats(entries: 0, whiteouts: 0) }
-            throw .system("rename to \(path(of: chainID)): \(SystemError("rename").reason)")
+            throw .unpack(.system("rename to \(path(of: chainID)): \(SystemError("rename").reason)"))
         }
         keep = true
         return UnpackStats(entries: Int(result.entries), whiteouts: Int(result.whiteouts))
@@ -101,22 +101,6 @@ public struct Snapshots: Sendable {
 public struct UnpackStats: Equatable, Sendable {
     public var entries: Int
     public var whiteouts: Int
-}
-
-public enum UnpackError: Error, Equatable, Sendable, CustomStringConvertible {
-    case invalidDigest(String)
-    case layer(String, String)
-    case diffIDMismatch(expected: String, actual: String)
-    case system(String)
-
-    public var description: String {
-        switch self {
-        case .invalidDigest(let d): "'\(d)' is not a valid digest"
-        case .layer(let diffID, let message): "layer \(diffID): \(message)"
-        case .diffIDMismatch(let expected, let actual): "layer content does not match the image config: diffID \(expected), got \(actual)"
-        case .system(let message): message
-        }
-    }
 }
 
 /// What the C unpack calls back into: the running SHA-256 of the uncompressed tar, and the

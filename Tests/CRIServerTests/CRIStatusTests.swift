@@ -1,4 +1,5 @@
 import GRPCCore
+import ImageStore
 import LinuxKit
 import PodManager
 import Testing
@@ -42,5 +43,51 @@ import Testing
         #expect(error.message.contains("bytes left out"))
         let short = CRIStatus.rpcError(for: PodManagerError.invalidArgument(field: "pod_cidr", reason: "bad"))
         #expect(short.message == "invalid pod_cidr: bad")
+    }
+}
+
+/// Every ImageStore failure keeps the code the kubelet has always seen for it.
+@Suite struct ImageErrorStatusTests {
+    static let digest = "sha256:" + String(repeating: "a", count: 64)
+
+    @Test(arguments: [
+        (ImageError.invalidReference("A", reason: "x"), RPCError.Code.invalidArgument),
+        (.badImage("x"), .failedPrecondition),
+        (.inUse("busybox", containers: ["c1"]), .failedPrecondition),
+        (.store("x"), .internalError),
+        (.registry(.unauthorized("x")), .unauthenticated),
+        (.registry(.notFound("x")), .notFound),
+        (.registry(.noMatchingPlatform("r", platform: "linux/s390x", available: ["linux/amd64"])), .notFound),
+        (.registry(.schema1("r")), .failedPrecondition),
+        (.registry(.unsupportedMediaType("x")), .failedPrecondition),
+        (.registry(.configuration("x")), .failedPrecondition),
+        (.registry(.badCredentials("x")), .invalidArgument),
+        (.registry(.digestMismatch(what: "manifest", expected: digest, actual: digest)), .dataLoss),
+        (.registry(.badResponse("x")), .unavailable),
+        (.registry(.transport("x")), .unavailable),
+        (.content(.invalidDigest("x")), .invalidArgument),
+        (.content(.notFound(digest)), .notFound),
+        (.content(.digestMismatch(expected: digest, actual: digest)), .dataLoss),
+        (.content(.sizeMismatch(digest, expected: 1, actual: 2)), .dataLoss),
+        (.content(.aborted(digest)), .internalError),
+        (.content(.system(SystemError("write", path: "/x", errno: 28))), .internalError),
+        (.unpack(.invalidDigest("x")), .internalError),
+        (.unpack(.layer(digest, "x")), .internalError),
+        (.unpack(.diffIDMismatch(expected: digest, actual: digest)), .dataLoss),
+        (.unpack(.system("x")), .internalError),
+    ] as [(ImageError, RPCError.Code)])
+    func eachCaseHasItsCode(error: ImageError, code: RPCError.Code) {
+        #expect(CRIStatus.rpcError(for: error) == RPCError(code: code, message: error.description))
+    }
+
+    /// The texts operators and scripts have seen, one per kind.
+    @Test func messagesAreUnchanged() {
+        #expect(ImageError.invalidReference("A", reason: "x").description == "invalid image reference \"A\": x")
+        #expect(ImageError.inUse("busybox", containers: ["c1", "c2"]).description == "image busybox is in use by container c1, c2")
+        #expect(ImageError.registry(.notFound("x")).description == "not found: x")
+        #expect(ImageError.content(.notFound("d")).description == "blob d is not in the content store")
+        #expect(ImageError.content(.sizeMismatch("d", expected: 1, actual: 2)).description == "blob d has 2 bytes, expected 1")
+        #expect(ImageError.unpack(.layer("d", "bad tar")).description == "layer d: bad tar")
+        #expect(ImageError.unpack(.system("mkdir x: y")).description == "mkdir x: y")
     }
 }

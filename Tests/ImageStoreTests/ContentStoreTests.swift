@@ -46,7 +46,7 @@ import Testing
         let ingest = try store.ingest(d)
         try ingest.write(body)
         #expect { try ingest.commit() } throws: { error in
-            guard case ContentError.digestMismatch(let expected, _) = error else { return false }
+            guard case ImageError.content(.digestMismatch(let expected, _)) = error else { return false }
             return expected == d.digest
         }
         #expect(!store.contains(d))
@@ -59,7 +59,7 @@ import Testing
         let body = [UInt8](repeating: 3, count: 100)
         let ingest = try store.ingest(descriptor(body))
         try ingest.write(body)
-        #expect(throws: ContentError.sizeMismatch(descriptor(body).digest, expected: 100, actual: 101)) { try ingest.write([0]) }
+        #expect(throws: ImageError.content(.sizeMismatch(descriptor(body).digest, expected: 100, actual: 101))) { try ingest.write([0]) }
         #expect(ingestFiles().isEmpty)
     }
 
@@ -68,7 +68,7 @@ import Testing
         let body = [UInt8](repeating: 3, count: 100)
         let ingest = try store.ingest(descriptor(body))
         try ingest.write(Array(body[..<99]))
-        #expect(throws: ContentError.sizeMismatch(descriptor(body).digest, expected: 100, actual: 99)) { try ingest.commit() }
+        #expect(throws: ImageError.content(.sizeMismatch(descriptor(body).digest, expected: 100, actual: 99))) { try ingest.commit() }
         #expect(blobFiles().isEmpty)
         #expect(ingestFiles().isEmpty)
     }
@@ -87,7 +87,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: root) }
         for digest in ["sha256:../../etc/passwd", "md5:abc", "sha256:" + String(repeating: "A", count: 64)] {
             let bad = Descriptor(mediaType: MediaType.ociLayer, digest: digest, size: 1)
-            #expect(throws: ContentError.invalidDigest(digest)) { try store.ingest(bad) }
+            #expect(throws: ImageError.content(.invalidDigest(digest))) { try store.ingest(bad) }
         }
         #expect(!FileManager.default.fileExists(atPath: root))
     }

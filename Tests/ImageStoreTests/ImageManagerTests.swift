@@ -58,7 +58,7 @@ struct ImageManagerTests {
             "\(error)".contains("must be lowercase")
         }
         await #expect { _ = try await manager.pull("\(registry.host)/nosuch") } throws: { error in
-            (error as? RegistryError).map { if case .notFound = $0 { true } else { false } } ?? false
+            (error as? ImageError).map { if case .registry(.notFound) = $0 { true } else { false } } ?? false
         }
         #expect(await manager.list().isEmpty)
     }

@@ -78,7 +78,7 @@ struct RegistryHostsTests {
     func aBadFileIsRefusedNamingFileLineAndKey(text: String, message: String) throws {
         let dir = try certsDir(["r.example/hosts.toml": text + "\n"])
         #expect { _ = try RegistryHosts(configDir: dir).endpoints(for: "r.example") } throws: { error in
-            guard case .configuration(let m) = error as? RegistryError else { return false }
+            guard case .registry(.configuration(let m)) = error as? ImageError else { return false }
             return m.contains("r.example/" + message)
         }
     }

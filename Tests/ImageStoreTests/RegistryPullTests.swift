@@ -47,12 +47,14 @@ import Testing
         #expect(amd.resolvedDigest == TestImages.digest("multiarch", "index"))
         let arm = try await client.manifest(for: reference, platform: Platform(architecture: "arm", os: "linux", variant: "v7"), credentials: nil)
         #expect(arm.manifest.config.digest == TestImages.digest("multiarch", "config", platform: "linux/arm/v7"))
-        await #expect(throws: RegistryError.noMatchingPlatform(reference.description, platform: "linux/s390x",
-                                                               available: ["linux/amd64", "linux/arm64", "linux/arm/v7"])) {
+        await #expect(throws: ImageError.registry(.noMatchingPlatform(reference.description, platform: "linux/s390x",
+                                                                      available: ["linux/amd64", "linux/arm64", "linux/arm/v7"]))) {
             _ = try await client.manifest(for: reference, platform: Platform(architecture: "s390x", os: "linux"), credentials: nil)
         }
-        await #expect(throws: RegistryError.self) {
+        await #expect {
             _ = try await client.manifest(for: try ImageReference(parsing: "\(registry.host)/nosuch"), platform: amd64, credentials: nil)
+        } throws: { error in
+            if case ImageError.registry = error { true } else { false }
         }
     }
 

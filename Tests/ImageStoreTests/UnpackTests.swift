@@ -78,8 +78,10 @@ struct UnpackTests {
     @Test func aLayerThatDoesNotMatchItsDiffIDLeavesNoSnapshot() throws {
         defer { try? FileManager.default.removeItem(atPath: root) }
         let wrong = "sha256:" + String(repeating: "0", count: 64)
-        #expect(throws: UnpackError.self) {
+        #expect {
             try snapshots.unpack(blob: layoutBlob("busybox", layers("busybox")[0]), diffID: wrong, chainID: wrong)
+        } throws: { error in
+            if case ImageError.unpack = error { true } else { false }
         }
         #expect(!snapshots.contains(wrong))
         #expect((try? FileManager.default.contentsOfDirectory(atPath: snapshots.root)) ?? [] == [])
