@@ -76,7 +76,7 @@ let package = Package(
         .target(
             name: "CRIServer",
             dependencies: [
-                "CRIAPI", "SkiffConfig", "ImageStore", "PodManager", "LinuxKit", "OCI",
+                "CRIAPI", "SkiffConfig", "ImageStore", "PodManager", "RuntimeEngine", "Cgroups", "LinuxKit", "OCI",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -148,7 +148,7 @@ let package = Package(
         .testTarget(name: "SkiffctlTests", dependencies: ["skiffctl", "JSONCoding"]),
         .testTarget(
             name: "CRIServerTests",
-            dependencies: ["CRIServer", "ImageStore", "LinuxKit", "PodManager", .product(name: "GRPCCore", package: "grpc-swift-2")]
+            dependencies: ["CRIServer", "ImageStore", "RuntimeEngine", "Cgroups", "LinuxKit", "PodManager", .product(name: "GRPCCore", package: "grpc-swift-2")]
         ),
         .testTarget(
             name: "EndToEndTests",

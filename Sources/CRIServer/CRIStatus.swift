@@ -1,8 +1,10 @@
+import Cgroups
 import GRPCCore
 import ImageStore
 import LinuxKit
 import Logging
 import PodManager
+import RuntimeEngine
 import SkiffConfig
 
 /// The one place where errors of Skiff's modules become gRPC statuses. The kubelet branches on
@@ -40,22 +42,47 @@ public enum CRIStatus {
             + String(decoding: utf8[end...], as: UTF8.self)
     }
 
+    /// One case per module error type, each mapped by an exhaustive switch, so a new case must be
+    /// given its code. `ConfigError` is absent: configuration is read before the server starts.
     private static func unboundedRPCError(for error: any Error) -> RPCError {
         switch error {
         case let error as RPCError:
             return error
         case let error as PodManagerError:
-            switch error {
-            case .invalidArgument: return RPCError(code: .invalidArgument, message: error.description)
-            }
+            return RPCError(code: code(for: error), message: error.description)
         case let error as ImageError:
             return RPCError(code: code(for: error), message: error.description)
+        case let error as RuntimeEngine.RuntimeError:
+            return RPCError(code: code(for: error), message: error.description)
+        case let error as CgroupError:
+            // What RuntimeError.cgroup carries when it comes through the runtime.
+            return RPCError(code: .failedPrecondition, message: error.description)
         case let error as SystemError:
             return RPCError(code: .internalError, message: error.description)
         case is CancellationError:
             return RPCError(code: .cancelled, message: "the call was cancelled")
         default:
+            // Errors of libraries (NIO, async-http-client, Foundation): nothing the caller can fix.
             return RPCError(code: .internalError, message: String(describing: error))
+        }
+    }
+
+    static func code(for error: PodManagerError) -> RPCError.Code {
+        switch error {
+        case .invalidArgument: .invalidArgument
+        }
+    }
+
+    /// (Qualified because GRPCCore has a `RuntimeError` of its own.)
+    static func code(for error: RuntimeEngine.RuntimeError) -> RPCError.Code {
+        switch error {
+        case .invalidSpec, .invalidID: .invalidArgument
+        case .notFound: .notFound
+        case .alreadyExists: .alreadyExists
+        case .wrongState: .failedPrecondition
+        // A controller the spec needs is missing: the node has to change, not the request.
+        case .cgroup: .failedPrecondition
+        case .spawn, .system, .hook: .internalError
         }
     }
 

@@ -1,7 +1,9 @@
+import Cgroups
 import GRPCCore
 import ImageStore
 import LinuxKit
 import PodManager
+import RuntimeEngine
 import Testing
 @testable import CRIServer
 
@@ -16,6 +18,32 @@ import Testing
         let error = CRIStatus.rpcError(for: SystemError("lstat", path: "/x", errno: 13))
         #expect(error.code == .internalError)
         #expect(error.message == "lstat /x: Permission denied")
+    }
+
+    @Test(arguments: [
+        (RuntimeEngine.RuntimeError.invalidSpec(field: "process.args", reason: "required"), RPCError.Code.invalidArgument),
+        (.invalidID("a/b"), .invalidArgument),
+        (.notFound(id: "c1"), .notFound),
+        (.alreadyExists(id: "c1"), .alreadyExists),
+        (.wrongState(id: "c1", status: "running", operation: "start"), .failedPrecondition),
+        (.cgroup("the memory controller is not available"), .failedPrecondition),
+        (.spawn(step: "pivot_root", detail: "", errno: 22), .internalError),
+        (.system(SystemError("open", path: "/x", errno: 2)), .internalError),
+        (.hook("prestart exited with 1"), .internalError),
+    ] as [(RuntimeEngine.RuntimeError, RPCError.Code)])
+    func runtimeErrorsHaveTheirCode(error: RuntimeEngine.RuntimeError, code: RPCError.Code) {
+        #expect(CRIStatus.rpcError(for: error) == RPCError(code: code, message: error.description))
+    }
+
+    /// A missing controller or hierarchy is the node's precondition, as `RuntimeError.cgroup` is.
+    @Test func cgroupErrorsAreFailedPrecondition() {
+        let error = CgroupError("no cgroup v2 hierarchy is mounted; skiff needs cgroup v2")
+        #expect(CRIStatus.rpcError(for: error) == RPCError(code: .failedPrecondition, message: error.message))
+    }
+
+    @Test func errorsOfLibrariesAreInternalWithTheirDescription() {
+        struct Unknown: Error, CustomStringConvertible { var description: String { "connection reset" } }
+        #expect(CRIStatus.rpcError(for: Unknown()) == RPCError(code: .internalError, message: "connection reset"))
     }
 
     @Test func rpcErrorsPassThroughUnchanged() {
