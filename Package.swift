@@ -57,9 +57,11 @@ let package = Package(
         .target(name: "JSONCoding"),
         .target(name: "Capabilities"),
         .target(name: "CommandLineSupport"),
-        .target(name: "Cgroups", dependencies: ["CShims", "LinuxKit", "OCI"]),
+        // A D-Bus client for systemd's Manager (transient scopes of the systemd cgroup driver).
+        .target(name: "SystemdBus", dependencies: ["LinuxKit"]),
+        .target(name: "Cgroups", dependencies: ["CShims", "LinuxKit", "OCI", "SystemdBus"]),
         .target(name: "Seccomp", dependencies: ["CShims", "OCI"]),
-        .target(name: "RuntimeEngine", dependencies: ["CShims", "LinuxKit", "OCI", "Capabilities", "Cgroups", "Seccomp", "JSONCoding"]),
+        .target(name: "RuntimeEngine", dependencies: ["CShims", "LinuxKit", "OCI", "Capabilities", "Cgroups", "Seccomp", "JSONCoding", "SystemdBus"]),
         .target(
             name: "ImageStore",
             dependencies: [
@@ -128,7 +130,7 @@ let package = Package(
         ),
         .testTarget(name: "SkiffConfigTests", dependencies: ["SkiffConfig"]),
         .testTarget(name: "JSONCodingTests", dependencies: ["JSONCoding", "OCI"]),
-        .testTarget(name: "RuntimeEngineTests", dependencies: ["RuntimeEngine", "Cgroups", "OCI", "CShims", "LinuxKit"]),
+        .testTarget(name: "RuntimeEngineTests", dependencies: ["RuntimeEngine", "Cgroups", "OCI", "CShims", "LinuxKit", "SystemdBus"]),
         // Privileged: runs `skiff` (and runc, as the reference) on generated bundles with a probe.
         // `skiff` is not a dependency: `swift test` builds every product anyway, and a test target
         // that depends on an executable links that executable's code, and its static link flags,

@@ -21,6 +21,8 @@ void cs_apply_limits(const cs_plan *plan);
 void cs_apply_credentials(const cs_plan *plan);
 const char *cs_lookup_executable(const cs_plan *plan);
 void cs_load_seccomp(const cs_plan *plan);
+/// Writes the AppArmor exec transition, before credentials change (as runc orders it).
+void cs_apply_apparmor(const cs_plan *plan);
 
 /// The pty, in the child after pivot_root (cs_console.c).
 void cs_setup_terminal(const cs_plan *plan);

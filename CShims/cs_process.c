@@ -134,3 +134,19 @@ const char *cs_lookup_executable(const cs_plan *plan) {
     }
     cs_fail(CS_STAGE_EXEC_LOOKUP, last_error, -1);
 }
+
+void cs_apply_apparmor(const cs_plan *plan) {
+    if (!plan->apparmor_profile) return;
+    char value[CS_PATH_MAX] = "exec ";
+    if (cs_copy(value + 5, plan->apparmor_profile, CS_PATH_MAX - 5) != 0) cs_fail(CS_STAGE_APPARMOR, ENAMETOOLONG, -1);
+    // The profile takes effect at execve. The LSM's own attribute file first (kernels that stack
+    // LSMs have it), then the one every AppArmor kernel has.
+    int fd = open("/proc/thread-self/attr/apparmor/exec", O_WRONLY | O_CLOEXEC);
+    if (fd < 0) fd = open("/proc/thread-self/attr/exec", O_WRONLY | O_CLOEXEC);
+    if (fd < 0) cs_fail(CS_STAGE_APPARMOR, errno, -1);
+    size_t len = strlen(value);
+    ssize_t n = write(fd, value, len);
+    int saved = errno;
+    close(fd);
+    if (n != (ssize_t)len) cs_fail(CS_STAGE_APPARMOR, n < 0 ? saved : EIO, -1);
+}

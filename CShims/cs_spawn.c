@@ -166,6 +166,7 @@ __attribute__((noreturn)) static void child_main(const cs_plan *plan, int report
     if (plan->terminal) cs_setup_terminal(plan);
     cs_apply_limits(plan);
     if (!plan->exec_mode) cs_finish_rootfs(plan);
+    cs_apply_apparmor(plan);
     // Without no_new_privileges the filter needs CAP_SYS_ADMIN, so it goes in before the drop.
     if (!plan->no_new_privileges) cs_load_seccomp(plan);
     cs_apply_credentials(plan);
@@ -211,7 +212,13 @@ static int write_proc_file(pid_t pid, const char *name, const char *value) {
 /// Parent-side setup while the child waits: cgroup membership (when clone3 could not place it)
 /// and user namespace maps.
 static int prepare_child(const cs_plan *plan, pid_t pid, int placed, cs_report *report) {
-    if (!placed && plan->cgroup_fd >= 0) {
+    if (!placed && plan->place_child) {
+        int err = plan->place_child(plan->place_child_context, pid);
+        if (err != 0) {
+            *report = (cs_report){ CS_STAGE_CGROUP, err, -1 };
+            return -1;
+        }
+    } else if (!placed && plan->cgroup_fd >= 0) {
         int fd = openat(plan->cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
         char digits[16];
         int n = 0;

@@ -163,6 +163,14 @@ typedef struct {
     // is inside the pid namespace (the parent learns its pid from a CS_STAGE_FORKED report).
     int exec_mode;
 
+    // The systemd cgroup driver: with cgroup_fd -1, the parent calls this with the child's pid
+    // while the child waits, to put it in its cgroup (a transient scope). 0: go on.
+    int (*place_child)(void *context, pid_t pid);
+    void *place_child_context;
+
+    // AppArmor: the profile the process changes to at execve, or NULL.
+    const char *apparmor_profile;
+
     // Hooks (createRuntime, prestart) run in the parent after the mounts and before pivot_root.
     int (*before_pivot)(void *context, pid_t pid); // 0: go on; else the child is killed
     void *before_pivot_context;
@@ -187,7 +195,7 @@ typedef enum {
     CS_STAGE_CAP_BOUNDING, CS_STAGE_KEEPCAPS, CS_STAGE_GROUPS, CS_STAGE_SETGID, CS_STAGE_SETUID,
     CS_STAGE_CAPSET, CS_STAGE_AMBIENT, CS_STAGE_NO_NEW_PRIVS, CS_STAGE_CWD, CS_STAGE_EXEC_LOOKUP,
     CS_STAGE_FIFO, CS_STAGE_SECCOMP, CS_STAGE_EXEC, CS_STAGE_CLOSE_FDS,
-    CS_STAGE_FORK, CS_STAGE_TERMINAL, CS_STAGE_CONSOLE_SOCKET, CS_STAGE_HOOKS,
+    CS_STAGE_FORK, CS_STAGE_TERMINAL, CS_STAGE_CONSOLE_SOCKET, CS_STAGE_HOOKS, CS_STAGE_CGROUP, CS_STAGE_APPARMOR,
     // Progress messages, not errors:
     CS_STAGE_FORKED = 100, // index: the exec process's pid
     CS_STAGE_BEFORE_PIVOT, // the parent runs hooks, then answers on the sync pipe

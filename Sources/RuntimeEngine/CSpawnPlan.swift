@@ -104,6 +104,7 @@ final class CSpawnPlan {
         raw.seccomp_flags = seccomp.flags
         raw.oom_score_adj_set = plan.oomScoreAdj == nil ? 0 : 1
         raw.oom_score_adj = plan.oomScoreAdj ?? 0
+        raw.apparmor_profile = string(plan.apparmorProfile)
 
         raw.exec_fifo_fd = execFifoFD
         raw.stdio_fds = (-1, -1, -1)

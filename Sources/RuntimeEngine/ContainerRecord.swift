@@ -22,6 +22,8 @@ public struct ContainerRecord: Codable, Equatable, Sendable {
     /// Absolute path of the container's cgroup directory, if it has one.
     public var cgroupPath: String?
     public var hooks: RuntimeSpec.Hooks?
+    /// The transient scope holding the cgroup, under the systemd driver.
+    public var systemdUnit: String? = nil
 }
 
 /// The directory of container records (`--root`, default /run/skiff/runtime).

@@ -4,6 +4,7 @@ import Glibc
 import Cgroups
 import LinuxKit
 import OCI
+import SystemdBus
 
 /// What can be done to a live container through its cgroup: `pause`, `resume`, `update`, `events`.
 extension Runtime {
@@ -51,12 +52,20 @@ extension Runtime {
         resources.devices = nil
         CgroupResources.warnings(resources).forEach(warn)
         do {
+            // Under the systemd driver the unit's properties change too, or a daemon-reload would
+            // put the old limits back.
+            if let unit = record.systemdUnit {
+                let properties = SystemdScope.properties(resources)
+                if !properties.isEmpty { try SystemdManager().setUnitProperties(unit, properties: properties) }
+            }
             // The same walk as at create: a controller not needed before is enabled on the way down.
             let fd = try cgroups.create(dir, files: try CgroupResources.files(resources))
             defer { close(fd) }
             if let devices { try cgroups.setDevices(try filter(devices), cgroupFD: fd) }
         } catch let error as CgroupError {
             throw .cgroup(error.message)
+        } catch let error as DBusError {
+            throw .cgroup("systemd: \(error)")
         } catch let error as RuntimeError {
             throw error
         } catch {

@@ -27,7 +27,8 @@ extension Runtime {
         var (spec, _) = try Self.loadSpec(path: store.specPath(id))
         spec.process = process
         let lastCap = Self.lastCap()
-        var plan = try SpawnPlan.build(spec, host: .init(bundle: record.bundle, lastCap: lastCap, isDirectory: Self.isDirectory))
+        var plan = try SpawnPlan.build(spec, host: Self.host(bundle: record.bundle, lastCap: lastCap))
+        plan.warnings.forEach(warn)
         try Self.checkConsole(terminal: plan.terminal, consoleSocketFD: consoleSocketFD)
         plan.stripToExec()
         let seccomp = try compileSeccomp(spec)

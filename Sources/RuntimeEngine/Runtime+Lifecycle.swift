@@ -5,6 +5,7 @@ import Cgroups
 import CShims
 import LinuxKit
 import OCI
+import SystemdBus
 
 extension Runtime {
     public func state(id: String) throws(RuntimeError) -> ContainerState {
@@ -42,11 +43,13 @@ extension Runtime {
         return fd
     }
 
+    /// Signals the init; with `all`, every process in the container's cgroup. As in runc, `--all`
+    /// also works once the init has exited (the shim kills what the init left behind, then), and
+    /// is a no-op when the cgroup is gone already.
     public func kill(id: String, signal: Int32, all: Bool = false) throws(RuntimeError) {
         let record = try store.load(id)
-        guard let fd = initPidfd(record) else { throw .wrongState(id: id, status: "stopped", operation: "kill") }
-        defer { close(fd) }
         if all, let dir = record.cgroupPath, let cgroups = try? CgroupV2.mounted() {
+            guard FileSystem.exists(dir) else { return }
             if signal == SIGKILL {
                 do { try cgroups.killAll(dir) } catch { throw .cgroup(error.message) }
             } else {
@@ -54,6 +57,8 @@ extension Runtime {
             }
             return
         }
+        guard let fd = initPidfd(record) else { throw .wrongState(id: id, status: "stopped", operation: "kill") }
+        defer { close(fd) }
         guard cs_pidfd_send_signal(fd, signal) == 0 else { throw .system(SystemError("pidfd_send_signal", path: id)) }
     }
 
@@ -79,9 +84,13 @@ extension Runtime {
             }
         }
         if let dir = record.cgroupPath, let cgroups = try? CgroupV2.mounted() {
-            do {
+            do throws(CgroupError) {
                 // Anything the init left behind in its cgroup goes with it.
                 if !cgroups.processes(dir).isEmpty { try cgroups.killAll(dir) }
+                // systemd removes a scope's cgroup itself once the scope stops.
+                if let unit = record.systemdUnit {
+                    do { try SystemdManager().stopUnit(unit) } catch { throw CgroupError("systemd: stopping \(unit): \(error)") }
+                }
                 try cgroups.remove(dir)
             } catch {
                 throw .cgroup("\(error.message); the container's record is kept: delete it again")

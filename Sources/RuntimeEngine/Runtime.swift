@@ -12,11 +12,14 @@ import Seccomp
 /// Single-threaded by design: namespace work happens in the cloned child, never in this process.
 public struct Runtime: Sendable {
     public let store: ContainerStore
+    /// Containers' cgroups are systemd scopes (`--systemd-cgroup`) rather than plain directories.
+    public let systemdCgroup: Bool
     /// Called with warnings worth an operator's attention (the CLI writes them to the log).
     public let warn: @Sendable (String) -> Void
 
-    public init(root: String, warn: @escaping @Sendable (String) -> Void = { _ in }) {
+    public init(root: String, systemdCgroup: Bool = false, warn: @escaping @Sendable (String) -> Void = { _ in }) {
         store = ContainerStore(root: root)
+        self.systemdCgroup = systemdCgroup
         self.warn = warn
     }
 
@@ -34,7 +37,7 @@ public struct Runtime: Sendable {
         let bundle = try Self.absolute(bundle)
         let (spec, specBytes) = try Self.loadSpec(path: bundle + "/config.json")
         let lastCap = Self.lastCap()
-        var plan = try SpawnPlan.build(spec, host: .init(bundle: bundle, lastCap: lastCap, isDirectory: Self.isDirectory))
+        var plan = try SpawnPlan.build(spec, host: Self.host(bundle: bundle, lastCap: lastCap))
         guard Self.isDirectory(plan.rootfs) == true else {
             throw .invalidSpec(field: "root.path", reason: "\(plan.rootfs) is not a directory")
         }
@@ -75,33 +78,17 @@ public struct Runtime: Sendable {
         guard fifoFD >= 0 else { throw .system(SystemError("open", path: fifo)) }
         fds.append(fifoFD)
 
-        // The cgroup exists, with its limits, before the process does: clone3 starts it inside.
-        let cgroups: CgroupV2
-        let cgroupDir: String
-        let cgroupFD: Int32
-        do {
-            cgroups = try CgroupV2.mounted()
-            cgroupDir = try cgroups.directory(for: spec.linux?.cgroupsPath, id: id)
-            cgroupFD = try cgroups.create(cgroupDir, files: CgroupResources.files(spec.linux?.resources))
-        } catch {
-            throw .cgroup(error.message)
-        }
-        fds.append(cgroupFD)
-        // A container owns its cgroup: `delete` kills everything in it, so one that already has
-        // processes (another container's, the caller's own) is refused, as runc 1.2 does.
-        let present = cgroups.processes(cgroupDir)
-        guard present.isEmpty else {
-            throw .cgroup("\(cgroupDir) already has \(present.count) process\(present.count == 1 ? "" : "es"): a container needs a cgroup of its own")
-        }
-        defer { if cleanup { try? cgroups.remove(cgroupDir) } }
-        // Before the clone: the child's own mknods already go through the filter.
-        do { try cgroups.setDevices(devices, cgroupFD: cgroupFD) } catch { throw .cgroup(error.message) }
+        let placement = try CgroupPlacement.prepare(spec, id: id, devices: devices, systemd: systemdCgroup)
+        let cgroupDir = placement.directory
+        if placement.fd >= 0 { fds.append(placement.fd) }
+        defer { if cleanup { placement.remove() } }
         plan.placeCgroupMounts(directory: cgroupDir)
         (plan.warnings + CgroupResources.warnings(spec.linux?.resources)).forEach(warn)
 
         let created = WallClock.rfc3339()
-        var spawner = Spawner(plan: plan, lastCap: lastCap, joinFDs: joinFDs, cgroupFD: cgroupFD, execFifoFD: fifoFD, seccomp: seccomp,
+        var spawner = Spawner(plan: plan, lastCap: lastCap, joinFDs: joinFDs, cgroupFD: placement.fd, execFifoFD: fifoFD, seccomp: seccomp,
                               preserveFDs: preserveFDs, consoleSocketFD: consoleSocketFD)
+        spawner.placeChild = placement.place
         if spec.hooks?.prestart?.isEmpty == false || spec.hooks?.createRuntime?.isEmpty == false {
             spawner.beforePivot = { (pid: Int32) throws(RuntimeError) in
                 let state = ContainerState(id: id, pid: pid, status: .creating, bundle: bundle, rootfs: plan.rootfs,
@@ -115,7 +102,7 @@ public struct Runtime: Sendable {
         let record = ContainerRecord(
             id: id, bundle: bundle, rootfs: plan.rootfs, pid: pid,
             pidStartTime: ProcessStat.read(pid: pid)?.startTime ?? 0, created: created,
-            annotations: spec.annotations, cgroupPath: cgroupDir, hooks: spec.hooks)
+            annotations: spec.annotations, cgroupPath: cgroupDir, hooks: spec.hooks, systemdUnit: placement.unit)
         do {
             try store.save(record)
             if let pidFile { try AtomicFile.write(Array("\(pid)".utf8), to: pidFile, durable: false) }
@@ -228,6 +215,13 @@ public struct Runtime: Sendable {
             let value = Int(String(decoding: bytes, as: UTF8.self).filter(\.isNumber))
         else { return 40 }
         return value
+    }
+
+    /// The facts about this machine a plan depends on.
+    static func host(bundle: String, lastCap: Int) -> SpawnPlan.Host {
+        let appArmor = (try? AtomicFile.read("/sys/module/apparmor/parameters/enabled"))?.first == UInt8(ascii: "Y")
+        return SpawnPlan.Host(bundle: bundle, lastCap: lastCap, isDirectory: isDirectory, appArmor: appArmor,
+                              seLinux: FileSystem.exists("/sys/fs/selinux/enforce"))
     }
 
     @Sendable static func isDirectory(_ path: String) -> Bool? {

@@ -46,6 +46,8 @@ enum SpawnFailure {
         case CS_STAGE_TERMINAL: (step, detail) = ("terminal", ["/dev/pts/ptmx", "unlock", "peer", "/dev/console", "stdio", "controlling tty"][safe: index] ?? "")
         case CS_STAGE_CONSOLE_SOCKET: (step, detail) = ("sending the pty to the console socket", "")
         case CS_STAGE_HOOKS: (step, detail) = ("hooks", "")
+        case CS_STAGE_CGROUP: (step, detail) = ("placing the process in its cgroup", "")
+        case CS_STAGE_APPARMOR: (step, detail) = ("AppArmor profile", plan.apparmorProfile ?? "")
         default: (step, detail) = ("init (stage \(report.stage))", "")
         }
         return .spawn(step: step, detail: detail, errno: report.err)

@@ -9,11 +9,17 @@ extension SpawnPlan {
         public var lastCap: Int
         /// Whether a bind source is a directory (nil: it does not exist).
         public var isDirectory: @Sendable (String) -> Bool?
+        /// Whether the kernel enforces AppArmor, and SELinux.
+        public var appArmor: Bool
+        public var seLinux: Bool
 
-        public init(bundle: String, lastCap: Int, isDirectory: @escaping @Sendable (String) -> Bool?) {
+        public init(bundle: String, lastCap: Int, isDirectory: @escaping @Sendable (String) -> Bool?,
+                    appArmor: Bool = false, seLinux: Bool = false) {
             self.bundle = bundle
             self.lastCap = lastCap
             self.isDirectory = isDirectory
+            self.appArmor = appArmor
+            self.seLinux = seLinux
         }
     }
 
@@ -31,7 +37,7 @@ extension SpawnPlan {
         plan.rootfsReadonly = root.readonly ?? false
         let linux = spec.linux ?? RuntimeSpec.Linux()
         try plan.addNamespaces(linux)
-        try plan.addProcess(process, lastCap: host.lastCap)
+        try plan.addProcess(process, host: host)
         try plan.addMounts(spec.mounts ?? [], host: host)
         try plan.addDevices(linux.devices ?? [])
         plan.maskedPaths = try absolutePaths(linux.maskedPaths, field: "linux.maskedPaths")
@@ -91,7 +97,8 @@ extension SpawnPlan {
         }
     }
 
-    private mutating func addProcess(_ process: RuntimeSpec.Process, lastCap: Int) throws(RuntimeError) {
+    private mutating func addProcess(_ process: RuntimeSpec.Process, host: Host) throws(RuntimeError) {
+        let lastCap = host.lastCap
         guard let args = process.args, let first = args.first, !first.isEmpty else {
             throw .invalidSpec(field: "process.args", reason: "must name a program")
         }
@@ -100,11 +107,21 @@ extension SpawnPlan {
         for (index, entry) in (process.env ?? []).enumerated() where !entry.contains("=") || entry.hasPrefix("=") {
             throw .invalidSpec(field: "process.env[\(index)]", reason: "'\(entry)' is not NAME=value")
         }
+        // As runc: a profile is applied where AppArmor is enabled, and ignored where it is not
+        // (containerd names one whenever its own host has AppArmor).
         if let profile = process.apparmorProfile, !profile.isEmpty {
-            throw .invalidSpec(field: "process.apparmorProfile", reason: "AppArmor is not available to skiff")
+            guard profile.utf8.count < 4000, !profile.contains(where: { $0 == "\n" || $0 == "\0" }) else {
+                throw .invalidSpec(field: "process.apparmorProfile", reason: "'\(profile.prefix(64))' is not a profile name")
+            }
+            if host.appArmor {
+                apparmorProfile = profile
+            } else {
+                warnings.append("AppArmor is not enabled on this host: process.apparmorProfile '\(profile)' is not applied")
+            }
         }
         if let label = process.selinuxLabel, !label.isEmpty {
-            throw .invalidSpec(field: "process.selinuxLabel", reason: "SELinux is not available to skiff")
+            guard !host.seLinux else { throw .invalidSpec(field: "process.selinuxLabel", reason: "SELinux labels are not supported by skiff") }
+            warnings.append("SELinux is not enabled on this host: process.selinuxLabel is not applied")
         }
         self.args = args
         env = process.env ?? []

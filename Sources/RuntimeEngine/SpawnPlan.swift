@@ -71,6 +71,8 @@ public struct SpawnPlan: Equatable, Sendable {
     public var noNewPrivileges = false
     public var oomScoreAdj: Int32?
     public var terminal = false
+    /// The AppArmor profile to change to at execve (only where AppArmor is enabled).
+    public var apparmorProfile: String?
     /// What the spec asked for that is dropped rather than refused, as runc does (logged as warnings).
     public var warnings: [String] = []
 
@@ -93,5 +95,6 @@ public struct SpawnPlan: Equatable, Sendable {
             && a.capEffective == b.capEffective && a.capPermitted == b.capPermitted
             && a.capInheritable == b.capInheritable && a.capAmbient == b.capAmbient
             && a.noNewPrivileges == b.noNewPrivileges && a.oomScoreAdj == b.oomScoreAdj && a.terminal == b.terminal
+            && a.apparmorProfile == b.apparmorProfile
     }
 }

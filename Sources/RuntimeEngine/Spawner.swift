@@ -21,6 +21,8 @@ struct Spawner {
     var execMode = false
     /// Runs between the mounts and pivot_root with the child's pid (createRuntime, prestart).
     var beforePivot: ((Int32) throws(RuntimeError) -> Void)?
+    /// Puts the waiting child in its cgroup when clone3 cannot (the systemd driver's scope).
+    var placeChild: ((Int32) throws(RuntimeError) -> Void)?
 
     /// The pid of the process (waiting on the FIFO, or for exec already running) and a pidfd of it.
     func spawn() throws(RuntimeError) -> (pid: Int32, pidfd: Int32) {
@@ -44,12 +46,19 @@ struct Spawner {
             }
             raw.before_pivot_context = Unmanaged.passUnretained(hooks).toOpaque()
         }
+        let placement = HookCall(body: placeChild)
+        if placeChild != nil {
+            raw.place_child = { context, pid in
+                Unmanaged<HookCall>.fromOpaque(context!).takeUnretainedValue().call(pid)
+            }
+            raw.place_child_context = Unmanaged.passUnretained(placement).toOpaque()
+        }
         var report = cs_report()
         var pidfd: Int32 = -1
         let pid = withUnsafePointer(to: raw) { cs_spawn($0, &report, &pidfd) }
-        withExtendedLifetime((cPlan, seccomp, hooks)) {}
+        withExtendedLifetime((cPlan, seccomp, hooks, placement)) {}
         guard pid > 0 else {
-            if let error = hooks.error { throw error }
+            if let error = hooks.error ?? placement.error { throw error }
             throw SpawnFailure.error(report, plan: plan)
         }
         return (pid, pidfd)

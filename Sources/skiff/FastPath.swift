@@ -10,8 +10,10 @@ enum FastPath {
     /// The exit status, or nil when the full parser must run.
     static func run(_ arguments: [String]) -> Int32? {
         guard let parsed = parse(arguments) else { return nil }
+        guard [nil, "text", "json"].contains(parsed.value("--log-format")) else { return nil }
         let context = RuntimeContext(root: parsed.value("--root") ?? "/run/skiff/runtime",
-                                     log: Log(path: parsed.value("--log"), json: parsed.value("--log-format") == "json"))
+                                     log: Log(path: parsed.value("--log"), json: parsed.value("--log-format") == "json"),
+                                     systemdCgroup: parsed.flags.contains("--systemd-cgroup"))
         do {
             switch (parsed.verb, parsed.positionals.count) {
             case ("create", 1):
@@ -47,6 +49,8 @@ enum FastPath {
     }
 
     static let globalValues: Set<String> = ["--root", "--log", "--log-format"]
+    /// containerd passes --systemd-cgroup on every call when its pods' parents are systemd slices.
+    static let globalFlags: Set<String> = ["--systemd-cgroup", "--debug"]
     /// `run` is `create` then `start`: it takes create's options.
     static let createValues: Set<String> = ["--bundle", "--pid-file", "--console-socket"]
     static let verbValues: [String: Set<String>] = [
@@ -86,7 +90,7 @@ enum FastPath {
                 }
                 guard parsed.values[arg] == nil else { return nil }
                 parsed.values[arg] = value
-            } else if value == nil, verbFlags[parsed.verb]?.contains(arg) == true {
+            } else if value == nil, globalFlags.contains(arg) || verbFlags[parsed.verb]?.contains(arg) == true {
                 parsed.flags.insert(arg)
             } else {
                 return nil

@@ -48,15 +48,15 @@ struct GlobalOptions: ParsableArguments {
     @Flag(help: "Print debug information.")
     var debug = false
 
-    @Flag(help: "Use systemd to manage cgroups (not supported: skiff writes cgroup v2 itself).")
+    @Flag(help: "Make containers' cgroups systemd scopes (cgroupsPath is slice:prefix:name).")
     var systemdCgroup = false
 
     @Option(help: .hidden) var criu: String?
     @Option(help: .hidden) var rootless: String?
 
     func context() throws -> RuntimeContext {
-        let context = RuntimeContext(root: root, log: Log(path: log, json: logFormat == "json"))
-        if systemdCgroup { throw context.failure("--systemd-cgroup is not supported: skiff manages cgroup v2 directly") }
+        let context = RuntimeContext(root: root, log: Log(path: log, json: logFormat == "json"), systemdCgroup: systemdCgroup)
+        guard logFormat == "text" || logFormat == "json" else { throw context.failure("invalid log-format: \(logFormat)") }
         return context
     }
 
@@ -70,8 +70,9 @@ struct GlobalOptions: ParsableArguments {
 struct RuntimeContext {
     let root: String
     let log: Log
+    var systemdCgroup = false
 
-    func runtime() -> Runtime { Runtime(root: root) { log.write(level: "warning", $0) } }
+    func runtime() -> Runtime { Runtime(root: root, systemdCgroup: systemdCgroup) { log.write(level: "warning", $0) } }
 
     /// Runs `body`, turning a runtime error into runc's output: a message and exit status 1.
     func run<T>(_ body: (Runtime) throws -> T) throws -> T {

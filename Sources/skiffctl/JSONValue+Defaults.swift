@@ -59,4 +59,27 @@ enum ReplyTemplates {
     ])
 
     static let listImages: JSONValue = .object(["images": .array([image])])
+
+    static let metadata: JSONValue = .object(["name": .string(""), "uid": .string(""), "namespace": .string(""), "attempt": .number("0")])
+    static let podSandbox: JSONValue = .object([
+        "id": .string(""), "metadata": metadata, "state": .string("SANDBOX_READY"), "createdAt": .string("0"),
+        "labels": .object([:]), "annotations": .object([:]), "runtimeHandler": .string(""),
+    ])
+    static let podSandboxStatus: JSONValue = .object([
+        "id": .string(""), "metadata": metadata, "state": .string("SANDBOX_READY"), "createdAt": .string("0"),
+        "network": .object(["ip": .string(""), "additionalIps": .array([])]),
+        "labels": .object([:]), "annotations": .object([:]), "runtimeHandler": .string(""),
+    ])
+    static let container: JSONValue = .object([
+        "id": .string(""), "podSandboxId": .string(""), "metadata": .object(["name": .string(""), "attempt": .number("0")]),
+        "image": .object(["image": .string("")]), "imageRef": .string(""), "state": .string("CONTAINER_CREATED"),
+        "createdAt": .string("0"), "labels": .object([:]), "annotations": .object([:]),
+    ])
+    static let containerStatus: JSONValue = .object([
+        "id": .string(""), "metadata": .object(["name": .string(""), "attempt": .number("0")]),
+        "state": .string("CONTAINER_CREATED"), "createdAt": .string("0"), "startedAt": .string("0"),
+        "finishedAt": .string("0"), "exitCode": .number("0"), "image": .object(["image": .string("")]),
+        "imageRef": .string(""), "reason": .string(""), "message": .string(""), "labels": .object([:]),
+        "annotations": .object([:]), "mounts": .array([]), "logPath": .string(""),
+    ])
 }

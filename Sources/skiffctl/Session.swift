@@ -57,6 +57,15 @@ enum Session {
         return names.first { $0.0 == code }?.1 ?? "Unknown"
     }
 
+    /// `inspect`'s document: the status, and each verbose info entry parsed when it is JSON.
+    static func statusDocument(_ status: JSONValue, info: [String: String]) throws -> JSONValue {
+        var members: [String: JSONValue] = ["status": status]
+        for (key, value) in info {
+            members[key] = value.hasPrefix("{") ? ((try? JSONValue.parse(value)) ?? .string(value)) : .string(value)
+        }
+        return .object(members)
+    }
+
     /// A reply as JSON, with the defaults of `template` filled in (see `JSONValue.withDefaults`).
     static func json(
         _ message: some SwiftProtobuf.Message, template: JSONValue = .null, protoNames: Bool = false

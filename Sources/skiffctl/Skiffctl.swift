@@ -20,6 +20,9 @@ struct Skiffctl: AsyncParsableCommand {
         abstract: "Inspect and debug a CRI runtime (crictl's nouns, flags and output formats).",
         version: SkiffVersion.current,
         subcommands: [VersionCommand.self, InfoCommand.self, RuntimeConfigCommand.self, ImageFsInfoCommand.self,
-                      PullCommand.self, ImagesCommand.self, InspectiCommand.self, RmiCommand.self]
+                      PullCommand.self, ImagesCommand.self, InspectiCommand.self, RmiCommand.self,
+                      RunpCommand.self, StoppCommand.self, RmpCommand.self, PodsCommand.self, InspectpCommand.self,
+                      CreateCommand.self, StartCommand.self, StopCommand.self, RmCommand.self, PsCommand.self,
+                      InspectCommand.self, ExecCommand.self, UpdateCommand.self]
     )
 }

@@ -37,6 +37,12 @@ struct LifecycleTests {
         #expect(killed.status == 0, "\(killed.stderr)")
         for _ in 0..<200 where (try self.state(bundle, runtime))?["status"] as? String != "stopped" { usleep(10_000) }
         #expect(try self.state(bundle, runtime)?["status"] as? String == "stopped")
+        // A stopped init cannot be signalled, but `kill --all` (what containerd's shim sends for the
+        // init's leftovers once it exited) still succeeds; skiff once refused it and containerd
+        // then never marked the container exited.
+        #expect(try bundle.run(runtime, ["kill", bundle.id, "KILL"]).status != 0)
+        let killAll = try bundle.run(runtime, ["kill", "--all", bundle.id, "KILL"])
+        #expect(killAll.status == 0, "\(killAll.stderr)")
 
         let deleted = try bundle.run(runtime, ["delete", bundle.id])
         #expect(deleted.status == 0, "\(deleted.stderr)")

@@ -243,6 +243,9 @@ def build(out, name):
     if name == "withuser-named":
         return single(out, name, [(bb, "gzip"), (make_tar(passwd_entries()), "gzip")],
                       config_extra={"User": "nobody"})
+    if name == "pause":
+        # A pod sandbox's image for runtimes that need one (containerd): it only has to stay up.
+        return single(out, name, [(bb, "gzip")], config_extra={"Cmd": None, "Entrypoint": ["/bin/sleep", "2147483647"]})
     if name == "zstd":
         return single(out, name, [(bb, "zstd")])
     if name == "docker-schema2":

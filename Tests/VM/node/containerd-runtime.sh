@@ -1,0 +1,183 @@
+#!/bin/sh
+# In the Debian guest (systemd, full cgroup v2, AppArmor): Debian's containerd drives an OCI
+# runtime through its runc v2 shim, and the project's skiffctl drives containerd's CRI, as a
+# kubelet would. Each check runs for every handler given (`skiff`, and `runc` to prove the check),
+# and prints "PASS <handler>: <check>" or "FAIL <handler>: <check>: <why>".
+#
+# Usage (in the guest): containerd-runtime.sh SHARE REGISTRY HANDLER...
+#   SHARE     the host's share: skiff, skiffctl and its libraries (lib/), the JSON configs here
+#   REGISTRY  host:port of the registry holding busybox and pause (the host, seen from the guest)
+set -u
+share=$1 registry=$2
+shift 2
+failures=0
+sock=/run/containerd/containerd.sock
+# Every call bounded: a hang is a failure with diagnostics, not a guest that never powers off.
+ctl() { LD_LIBRARY_PATH=$share/lib timeout 90 "$share/skiffctl" --runtime-endpoint unix://$sock --image-endpoint unix://$sock --timeout 60s "$@"; }
+pass() { echo "PASS $handler: $1"; }
+fail() {
+    echo "FAIL $handler: $1: $2"
+    failures=$((failures + 1))
+    journalctl -u containerd --no-pager -n 30 -o cat 2>/dev/null | sed 's/^/INFO containerd: /'
+    for f in /run/containerd/io.containerd.runtime.v2.task/k8s.io/*/log.json; do
+        [ -s "$f" ] && tail -n 3 "$f" | sed "s|^|INFO $(basename "$(dirname "$f")" | cut -c1-12) log.json: |"
+    done
+}
+
+configure_containerd() {
+    install -m 755 "$share/skiff" /usr/local/bin/skiff
+    mkdir -p "/etc/containerd/certs.d/$registry" /etc/cni/net.d
+    cat >"/etc/containerd/certs.d/$registry/hosts.toml" <<EOF
+server = "http://$registry"
+[host."http://$registry"]
+  capabilities = ["pull", "resolve"]
+EOF
+    # The node a kubeadm install makes: systemd cgroup driver for every handler.
+    cat >/etc/containerd/config.toml <<EOF
+version = 2
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "$registry/pause:latest"
+  [plugins."io.containerd.grpc.v1.cri".registry]
+    config_path = "/etc/containerd/certs.d"
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "/usr/lib/cni"
+    conf_dir = "/etc/cni/net.d"
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    default_runtime_name = "runc"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+        BinaryName = "/usr/sbin/runc"
+        SystemdCgroup = true
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.skiff]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.skiff.options]
+        BinaryName = "/usr/local/bin/skiff"
+        SystemdCgroup = true
+EOF
+    cat >/etc/cni/net.d/10-node.conflist <<'EOF'
+{"cniVersion": "1.0.0", "name": "node", "plugins": [
+  {"type": "bridge", "bridge": "cni0", "isGateway": true, "ipMasq": true,
+   "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.88.0.0/16"}]], "routes": [{"dst": "0.0.0.0/0"}]}},
+  {"type": "portmap", "capabilities": {"portMappings": true}}]}
+EOF
+    systemctl restart containerd
+    for _ in $(seq 60); do ctl version >/dev/null 2>&1 && return 0; sleep 1; done
+    echo "FAIL setup: containerd did not answer on $sock"
+    exit 1
+}
+
+# pod_config NAME: a pod in the kubelet's shape (a cgroup parent that is a systemd slice).
+pod_config() {
+    cat >"/tmp/$1-pod.json" <<EOF
+{"metadata": {"name": "$1", "namespace": "node-test", "uid": "$1-$handler-uid", "attempt": 0},
+ "hostname": "$1", "log_directory": "/tmp/logs/$1-$handler",
+ "linux": {"cgroup_parent": "kubepods-besteffort-pod$(echo "$1$handler" | tr -cd 'a-z0-9').slice",
+           "security_context": {"namespace_options": {"network": 0, "pid": 1}}}}
+EOF
+    echo "/tmp/$1-pod.json"
+}
+
+# container_config NAME COMMAND [MEMORY_LIMIT]: a container of the busybox image, as CRI sends it.
+container_config() {
+    memory=${3:-0}
+    cat >"/tmp/$1-ctr.json" <<EOF
+{"metadata": {"name": "$1"}, "image": {"image": "$registry/busybox:latest"},
+ "command": ["/bin/sh", "-c", "$2"], "log_path": "$1.log",
+ "linux": {"resources": {"cpu_shares": 2, "memory_limit_in_bytes": $memory}}}
+EOF
+    echo "/tmp/$1-ctr.json"
+}
+
+# run_pod NAME COMMAND [MEMORY]: prints "POD CONTAINER" once the container is started.
+run_pod() {
+    pod=$(ctl runp --runtime "$handler" "$(pod_config "$1")") || return 1
+    ctr=$(ctl create "$pod" "$(container_config "$1" "$2" "${3:-0}")" "/tmp/$1-pod.json") || return 1
+    ctl start "$ctr" >/dev/null || return 1
+    echo "$pod $ctr"
+}
+
+remove_pod() { ctl stopp "$1" >/dev/null 2>&1; ctl rmp "$1" >/dev/null 2>&1; }
+
+# The first value of KEY in skiffctl's JSON (crictl's layout: one "key": value per line).
+field() { sed -n "s/^ *\"$1\": \"\{0,1\}\([^\",]*\)\"\{0,1\},\{0,1\}\$/\1/p" | head -n1; }
+state_of() {
+    json=$(ctl inspect -o json "$1" 2>/dev/null)
+    echo "$(echo "$json" | field state) $(echo "$json" | field reason)"
+}
+
+wait_state() {  # CONTAINER WANT SECONDS
+    for _ in $(seq "$3"); do
+        case "$(state_of "$1")" in "$2"*) return 0 ;; esac
+        sleep 1
+    done
+    return 1
+}
+
+check_pod() {
+    # 1. A pod and a container run, under the systemd cgroup driver, and answer ExecSync.
+    if ids=$(run_pod web "echo started; exec sleep 3600"); then
+        set -- $ids
+        if wait_state "$2" CONTAINER_RUNNING 30 && [ "$(ctl exec -s "$2" echo hello 2>/dev/null)" = hello ]; then
+            pass "pod and container run and exec"
+        else
+            fail "pod and container run and exec" "state $(state_of "$2")"
+        fi
+        pid=$(ctl inspect -o json "$2" 2>/dev/null | field pid)
+        cgroup=/sys/fs/cgroup$(sed -n 's/^0:://p' "/proc/$pid/cgroup" 2>/dev/null)
+        case $cgroup in
+            *.scope) pass "the container's cgroup is a systemd scope ($(basename "$cgroup"))" ;;
+            *) fail "the container's cgroup is a systemd scope" "$cgroup" ;;
+        esac
+
+        # 2. UpdateContainerResources reaches memory.max.
+        if ctl update --memory 67108864 "$2" >/dev/null && [ "$(cat "$cgroup/memory.max" 2>/dev/null)" = 67108864 ]; then
+            pass "update sets memory.max"
+        else
+            fail "update sets memory.max" "memory.max is $(cat "$cgroup/memory.max" 2>/dev/null)"
+        fi
+
+        # 3. pause and resume through the shim.
+        if ctr -n k8s.io tasks pause "$2" && [ "$(cat "$cgroup/cgroup.freeze")" = 1 ] \
+            && ctr -n k8s.io tasks resume "$2" && [ "$(cat "$cgroup/cgroup.freeze")" = 0 ] \
+            && [ "$(ctl exec -s "$2" echo awake 2>/dev/null)" = awake ]; then
+            pass "pause and resume"
+        else
+            fail "pause and resume" "cgroup.freeze $(cat "$cgroup/cgroup.freeze" 2>/dev/null)"
+        fi
+
+        # 4. The device filter: CRI's default capabilities include CAP_MKNOD; the node for the
+        # guest's disk can be made but must not open.
+        disk=$(cat /sys/block/vda/dev)
+        out=$(ctl exec -s "$2" /bin/sh -c "/bin/busybox mknod /disk b ${disk%:*} ${disk#*:} && /bin/busybox head -c 16 /disk | /bin/busybox wc -c" 2>&1)
+        case $out in
+            *"Operation not permitted"*) pass "the device filter refuses the guest's disk" ;;
+            *) fail "the device filter refuses the guest's disk" "$out" ;;
+        esac
+        remove_pod "$1"
+    else
+        fail "pod and container run and exec" "runp/create/start failed"
+    fi
+}
+
+check_oom() {
+    # 5. A container over its memory limit is OOM-killed and reported so.
+    if ids=$(run_pod hog "exec /bin/busybox tail /dev/zero" 33554432); then
+        set -- $ids
+        if wait_state "$2" "CONTAINER_EXITED OOMKilled" 60; then
+            pass "a container over its memory limit is OOMKilled"
+        else
+            fail "a container over its memory limit is OOMKilled" "state $(state_of "$2")"
+        fi
+        remove_pod "$1"
+    else
+        fail "a container over its memory limit is OOMKilled" "runp/create/start failed"
+    fi
+}
+
+configure_containerd
+ctl pull "$registry/busybox:latest" >/dev/null || { echo "FAIL setup: pull of $registry/busybox:latest"; exit 1; }
+for handler in "$@"; do
+    for check in ${CHECKS:-pod oom}; do "check_$check"; done
+done
+exit $failures
