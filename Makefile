@@ -23,8 +23,11 @@ test: build
 
 # cgroup v2 enforcement (memory.max OOM kill, pids.max, cpu.max throttling) in a qemu VM with every
 # v2 controller: this host's v2 tree has only hugetlb. Boots Debian's kernel; about a minute.
+# Then the node tests: a Debian guest with systemd (built once with debootstrap, cached in .build/vm)
+# runs containerd with skiff and runc as handlers, driven through CRI by skiffctl.
 test-vm: build
 	Scripts/vm/run-tests.sh $(BIN)/skiff
+	Scripts/vm/node-tests.sh $(BIN)/skiff $(BIN)/skiffctl
 
 protos:
 	Scripts/gen-protos.sh
