@@ -117,7 +117,7 @@ const char *cs_lookup_executable(const cs_plan *plan) {
         if (!is_executable(name)) cs_fail(CS_STAGE_EXEC_LOOKUP, errno, -1);
         return name;
     }
-    const char *p = plan->path_env ? plan->path_env : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    const char *p = plan->path_env ? plan->path_env : "";
     int last_error = ENOENT;
     while (*p) {
         const char *end = strchr(p, ':');

@@ -167,22 +167,18 @@ static void make_device(const cs_plan *plan, const cs_device *d, int index) {
     close(pfd);
 }
 
-static void device_links(void) {
-    static const char *const links[][2] = {
-        {"/proc/self/fd", "fd"}, {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"},
-        {"/proc/self/fd/2", "stderr"}, {"pts/ptmx", "ptmx"},
-    };
+static void device_links(const cs_plan *plan) {
     int dev = open_in_root("/dev");
     if (dev < 0) return;
-    for (unsigned i = 0; i < sizeof links / sizeof links[0]; i++) {
-        if (strcmp(links[i][1], "ptmx") == 0) {
+    for (int i = 0; i < plan->device_link_count; i++) {
+        const char *target = plan->device_link_targets[i], *name = plan->device_link_names[i];
+        if (strcmp(name, "ptmx") == 0) {
             // Only when devpts is mounted, and replacing any node an image shipped.
             struct stat st;
             if (fstatat(dev, "pts/ptmx", &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
             unlinkat(dev, "ptmx", 0);
         }
-        if (symlinkat(links[i][0], dev, links[i][1]) != 0 && errno != EEXIST)
-            cs_fail(CS_STAGE_DEVICE_LINKS, errno, (int)i);
+        if (symlinkat(target, dev, name) != 0 && errno != EEXIST) cs_fail(CS_STAGE_DEVICE_LINKS, errno, i);
     }
     close(dev);
 }
@@ -197,7 +193,7 @@ void cs_setup_rootfs(const cs_plan *plan) {
     if (rootfd < 0) cs_fail(CS_STAGE_ROOTFS_BIND, errno, -1);
     for (int i = 0; i < plan->mount_count; i++) do_mount(&plan->mounts[i], i);
     for (int i = 0; i < plan->device_count; i++) make_device(plan, &plan->devices[i], i);
-    device_links();
+    device_links(plan);
     cs_before_pivot(plan);
     if (fchdir(rootfd) != 0) cs_fail(CS_STAGE_PIVOT_ROOT, errno, -1);
     // pivot_root(".", ".") stacks the old root on top of the new one; detaching it leaves only

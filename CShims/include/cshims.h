@@ -123,6 +123,9 @@ typedef struct {
     int mount_count;
     const cs_device *devices;
     int device_count;
+    const char *const *device_link_targets;  // symlinks made in /dev: target…
+    const char *const *device_link_names;    // …and name (inside /dev); "ptmx" only when devpts is there
+    int device_link_count;
     int bind_devices;              // user namespace: mknod is not allowed, bind host nodes
     const char *const *masked_paths;
     int masked_count;
@@ -138,7 +141,7 @@ typedef struct {
     const char *cwd;
     const char *const *argv;       // NULL-terminated
     const char *const *envp;       // NULL-terminated
-    const char *path_env;          // PATH value used to find argv[0], or NULL
+    const char *path_env;          // PATH used to find argv[0] (the container's, else the default)
     uint32_t uid, gid;
     const uint32_t *groups;
     int group_count;

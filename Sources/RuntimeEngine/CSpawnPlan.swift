@@ -64,6 +64,9 @@ final class CSpawnPlan {
             cs_device(path: string(d.path), mode: d.mode, major: d.major, minor: d.minor, uid: d.uid, gid: d.gid)
         })
         raw.device_count = Int32(plan.devices.count)
+        raw.device_link_targets = array(SpawnPlan.deviceLinks.map { string($0.target) })
+        raw.device_link_names = array(SpawnPlan.deviceLinks.map { string($0.name) })
+        raw.device_link_count = Int32(SpawnPlan.deviceLinks.count)
         raw.bind_devices = plan.bindDevices ? 1 : 0
         raw.masked_paths = array(plan.maskedPaths.map { string($0) })
         raw.masked_count = Int32(plan.maskedPaths.count)

@@ -78,10 +78,19 @@ public struct SpawnPlan: Equatable, Sendable {
 
     public init() {}
 
-    /// The PATH the executable is looked up in: the container's own, else the usual default.
-    public var pathEnv: String? {
-        env.last { $0.hasPrefix("PATH=") }.map { String($0.dropFirst(5)) }
+    /// The PATH the executable is looked up in: the container's own, else the usual default
+    /// (what runc and execvp use when a process has none).
+    public var pathEnv: String {
+        env.last { $0.hasPrefix("PATH=") }.map { String($0.dropFirst(5)) } ?? Self.defaultPath
     }
+
+    public static let defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+    /// The symlinks every container's /dev gets, as runc makes them (target, name in /dev).
+    public static let deviceLinks: [(target: String, name: String)] = [
+        ("/proc/self/fd", "fd"), ("/proc/self/fd/0", "stdin"), ("/proc/self/fd/1", "stdout"),
+        ("/proc/self/fd/2", "stderr"), ("pts/ptmx", "ptmx"),
+    ]
 
     public static func == (a: SpawnPlan, b: SpawnPlan) -> Bool {
         a.cloneFlags == b.cloneFlags && a.joins == b.joins && a.uidMap == b.uidMap && a.gidMap == b.gidMap

@@ -26,6 +26,17 @@ struct Exec: ParsableCommand {
     @Option(help: "Pass this many extra fds (from 3) to the process.") var preserveFds: Int32 = 0
 
     func run() throws {
+        // As runc: exec's own failures exit 255, so they differ from the process's own statuses.
+        do {
+            try execute()
+        } catch let exit as ExitCode where exit == .failure {
+            throw ExitCode(255)
+        } catch let exit as ProcessExit {
+            throw ExitCode(exit.status)
+        }
+    }
+
+    func execute() throws {
         let status: Int32 = try global.run { runtime in
             let process = try makeProcess(runtime)
             let console = try Console.make(socketPath: consoleSocket, terminal: process.terminal ?? false, detach: detach, global.context())
@@ -38,8 +49,11 @@ struct Exec: ParsableCommand {
             if detach { return 0 }
             return console.copyUntilExit(pid: pid, runtime: runtime) ?? runtime.wait(pid: pid)
         }
-        if status != 0 { throw ExitCode(status) }
+        // The process's own status (1 included) passes through run()'s mapping unchanged.
+        if status != 0 { throw ProcessExit(status: status) }
     }
+
+    struct ProcessExit: Error { let status: Int32 }
 
     /// `--process FILE`, or the container's own process with the command line's changes (runc's rules).
     func makeProcess(_ runtime: Runtime) throws -> RuntimeSpec.Process {

@@ -60,6 +60,10 @@ struct ExecTests {
         let (bundle, _) = try runningContainer(runtime)
         let out = try bundle.run(runtime, ["exec", bundle.id, "/probe", "exit", "7"])
         #expect(out.status == 7)
+        #expect(try bundle.run(runtime, ["exec", bundle.id, "/probe", "exit", "1"]).status == 1)
+        // exec's own failure is 255, apart from any status the process could have.
+        let missing = try bundle.run(runtime, ["exec", bundle.id, "/no/such/program"])
+        #expect(missing.status == 255, "\(missing.status) \(missing.stderr)")
     }
 
     @Test(arguments: RuntimeUnderTest.all)
@@ -114,7 +118,7 @@ struct ExecTests {
     @Test func execInAMissingContainerNamesIt() throws {
         let bundle = try Bundle()
         let out = try bundle.run(.skiff, ["exec", "nosuch", "/probe"])
-        #expect(out.status == 1)
+        #expect(out.status == 255, "as runc: exec failed")
         #expect(out.stderr.contains("container nosuch does not exist"), "\(out.stderr)")
     }
 }
