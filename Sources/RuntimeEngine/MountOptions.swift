@@ -39,6 +39,11 @@ public struct MountOptions: Equatable, Sendable {
         "slave": MountFlag.slave, "rslave": MountFlag.slave | MountFlag.rec,
         "unbindable": MountFlag.unbindable, "runbindable": MountFlag.unbindable | MountFlag.rec,
     ]
+    /// Every option name understood (`features`), filesystem data options aside.
+    public static var names: [String] {
+        (Array(setting.keys) + Array(clearing.keys) + Array(propagations.keys) + Array(ignored)).sorted()
+    }
+
     /// Options that change nothing Skiff does but that other runtimes' specs carry.
     private static let ignored: Set<String> = ["defaults", "tmpcopyup", "nofail", "auto", "noauto", "_netdev"]
 

@@ -39,6 +39,14 @@ public final class SeccompProgram: @unchecked Sendable {
         "SECCOMP_FILTER_FLAG_TSYNC": 1, "SECCOMP_FILTER_FLAG_LOG": 2, "SECCOMP_FILTER_FLAG_SPEC_ALLOW": 4,
     ]
 
+    /// What `features` reports: the names `compile` accepts.
+    public static let actionNames = ["SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS",
+                                     "SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG", "SCMP_ACT_TRACE", "SCMP_ACT_TRAP"]
+    public static var operatorNames: [String] { operators.keys.sorted() }
+    public static var flagNames: [String] { filterFlags.keys.sorted() }
+    public static let architectureNames = ["SCMP_ARCH_X86", "SCMP_ARCH_X86_64", "SCMP_ARCH_X32", "SCMP_ARCH_AARCH64",
+                                           "SCMP_ARCH_ARM", "SCMP_ARCH_PPC64LE", "SCMP_ARCH_S390X", "SCMP_ARCH_RISCV64"]
+
     /// The libseccomp action value of an OCI action name.
     static func action(_ name: String, errno: UInt32?, field: String) throws(Invalid) -> UInt32 {
         switch name {

@@ -163,15 +163,11 @@ struct SpecCommand: ParsableCommand {
 
 struct Features: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "features", abstract: "Print what this runtime supports, as JSON.")
+    // Accepted and unused, as runc accepts its global flags with every command.
+    @OptionGroup var global: GlobalOptions
 
     func run() throws {
-        let features: [String: [String]] = [
-            "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "user", "uts"],
-            "mountOptions": ["bind", "rbind", "ro", "rw", "nosuid", "suid", "nodev", "dev", "noexec", "exec",
-                             "private", "rprivate", "shared", "rshared", "slave", "rslave", "unbindable", "runbindable"],
-            "hooks": ["prestart", "createRuntime", "poststart", "poststop"],
-        ]
-        print(try JSONOutput.pretty(["ociVersionMin": ["1.0.0"], "ociVersionMax": [RuntimeSpec.version]].merging(features) { a, _ in a }))
+        print(try JSONOutput.pretty(Runtime.features()))
     }
 }
 

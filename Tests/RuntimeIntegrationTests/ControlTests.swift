@@ -110,4 +110,21 @@ struct ControlTests {
         let pids = try JSONSerialization.jsonObject(with: Data(out.stdout.utf8)) as? [Int]
         #expect((pids?.count ?? 0) >= 1, "\(out.stdout)")
     }
+
+    /// The OCI features document, in the specification's shape (version strings, a linux section).
+    @Test(arguments: RuntimeUnderTest.all)
+    func featuresFollowTheSpecification(runtime: RuntimeUnderTest) throws {
+        let bundle = try Bundle()
+        let out = try bundle.run(runtime, ["features"])
+        #expect(out.status == 0, "\(out.stderr)")
+        let json = try JSONSerialization.jsonObject(with: Data(out.stdout.utf8)) as? [String: Any]
+        #expect(json?["ociVersionMin"] is String && json?["ociVersionMax"] is String)
+        let linux = json?["linux"] as? [String: Any]
+        #expect((linux?["namespaces"] as? [String])?.contains("cgroup") == true)
+        #expect((linux?["capabilities"] as? [String])?.contains("CAP_SYS_ADMIN") == true)
+        if runtime.name == "skiff" {
+            #expect((linux?["cgroup"] as? [String: Bool]) == ["v1": false, "v2": true, "systemd": true, "systemdUser": false])
+            #expect(((linux?["seccomp"] as? [String: Any])?["actions"] as? [String])?.contains("SCMP_ACT_ERRNO") == true)
+        }
+    }
 }
