@@ -23,7 +23,7 @@ packages=(
     systemd systemd-sysv dbus udev kmod       # the init system the unit and the systemd cgroup driver need
     linux-image-amd64                         # its kernel and initramfs boot the guest
     containerd runc containernetworking-plugins iproute2 iptables   # the reference node stack
-    apparmor                                  # containerd then gives every container its AppArmor profile
+    apparmor sudo                             # containerd gives every container its AppArmor profile; critest's AppArmor specs use sudo
     procps ca-certificates
 )
 root=$out/rootfs

@@ -106,14 +106,11 @@ struct InspectCommand: AsyncParsableCommand {
     @Argument(help: "CONTAINER-ID [CONTAINER-ID...]") var ids: [String]
 
     func run() async throws {
-        var documents: [JSONValue] = []
-        for id in ids {
-            let reply = try await Session.run(global, .runtime, doing: "getting the status of the container \"\(id)\"") { cri in
-                try await cri.runtime.containerStatus(.with { $0.containerID = id; $0.verbose = true }, options: cri.options)
-            }
-            documents.append(try Session.statusDocument(try Session.json(reply.status, template: ReplyTemplates.containerStatus), info: reply.info))
+        try await Session.printStatuses(global, ids: ids, output: output, doing: "getting the status of the container",
+                                        template: ReplyTemplates.containerStatus) { cri, id in
+            let reply = try await cri.runtime.containerStatus(.with { $0.containerID = id; $0.verbose = true }, options: cri.options)
+            return (reply.status, reply.info)
         }
-        print(try output.render(documents.count == 1 ? documents[0] : .array(documents)))
     }
 }
 

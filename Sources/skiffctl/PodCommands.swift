@@ -103,13 +103,10 @@ struct InspectpCommand: AsyncParsableCommand {
     @Argument(help: "POD-ID [POD-ID...]") var ids: [String]
 
     func run() async throws {
-        var documents: [JSONValue] = []
-        for id in ids {
-            let reply = try await Session.run(global, .runtime, doing: "getting the pod sandbox status of \"\(id)\"") { cri in
-                try await cri.runtime.podSandboxStatus(.with { $0.podSandboxID = id; $0.verbose = true }, options: cri.options)
-            }
-            documents.append(try Session.statusDocument(try Session.json(reply.status, template: ReplyTemplates.podSandboxStatus), info: reply.info))
+        try await Session.printStatuses(global, ids: ids, output: output, doing: "getting the pod sandbox status of",
+                                        template: ReplyTemplates.podSandboxStatus) { cri, id in
+            let reply = try await cri.runtime.podSandboxStatus(.with { $0.podSandboxID = id; $0.verbose = true }, options: cri.options)
+            return (reply.status, reply.info)
         }
-        print(try output.render(documents.count == 1 ? documents[0] : .array(documents)))
     }
 }

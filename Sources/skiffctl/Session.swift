@@ -57,13 +57,25 @@ enum Session {
         return names.first { $0.0 == code }?.1 ?? "Unknown"
     }
 
-    /// `inspect`'s document: the status, and each verbose info entry parsed when it is JSON.
-    static func statusDocument(_ status: JSONValue, info: [String: String]) throws -> JSONValue {
-        var members: [String: JSONValue] = ["status": status]
-        for (key, value) in info {
-            members[key] = value.hasPrefix("{") ? ((try? JSONValue.parse(value)) ?? .string(value)) : .string(value)
+    /// `inspect` and `inspectp`: for each id, the status with its defaults and each verbose info
+    /// entry (parsed when it is JSON); one document for one id, an array for several.
+    static func printStatuses(
+        _ options: GlobalOptions, ids: [String], output: OutputFormat, doing what: String, template: JSONValue,
+        _ fetch: @escaping @Sendable (CRIClient, String) async throws -> (status: any SwiftProtobuf.Message, info: [String: String])
+    ) async throws {
+        var documents: [JSONValue] = []
+        for id in ids {
+            let reply = try await run(options, .runtime, doing: "\(what) \"\(id)\"") { cri in
+                let (status, info) = try await fetch(cri, id)
+                return (try json(status, template: template), info)
+            }
+            var members: [String: JSONValue] = ["status": reply.0]
+            for (key, value) in reply.1 {
+                members[key] = value.hasPrefix("{") ? ((try? JSONValue.parse(value)) ?? .string(value)) : .string(value)
+            }
+            documents.append(.object(members))
         }
-        return .object(members)
+        print(try output.render(documents.count == 1 ? documents[0] : .array(documents)))
     }
 
     /// A reply as JSON, with the defaults of `template` filled in (see `JSONValue.withDefaults`).

@@ -4,11 +4,7 @@ import Testing
 @testable import LinuxKit
 
 @Suite struct LinuxKitTests {
-    func scratchDir() throws -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("skiff-lk-\(UUID().uuidString)").path
-        try FileSystem.makeDirectories(dir)
-        return dir
-    }
+    func scratchDir() throws -> String { try makeScratchDirectory() }
 
     @Test func diskUsageCountsBlocksAndHardLinkedInodesOnce() throws {
         let dir = try scratchDir()
@@ -67,4 +63,11 @@ import Testing
         #expect(n == 7)
         #expect(String(decoding: buffer.prefix(max(n, 0)), as: UTF8.self) == "READY=1")
     }
+}
+
+/// A fresh directory under the temporary directory, for one test.
+func makeScratchDirectory() throws -> String {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("skiff-lk-\(UUID().uuidString)").path
+    try FileSystem.makeDirectories(dir)
+    return dir
 }

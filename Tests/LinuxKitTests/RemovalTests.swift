@@ -6,11 +6,7 @@ import Testing
 /// removeTree and AtomicFile under the conditions a runtime meets: mounts left inside a state
 /// directory, symlinks planted in it, and several threads writing one file.
 @Suite struct RemovalTests {
-    func scratchDir() throws -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("skiff-rm-\(UUID().uuidString)").path
-        try FileSystem.makeDirectories(dir)
-        return dir
-    }
+    func scratchDir() throws -> String { try makeScratchDirectory() }
 
     @Test func removeTreeNeverFollowsASymlink() throws {
         let dir = try scratchDir(), outside = try scratchDir()
