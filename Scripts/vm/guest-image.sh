@@ -36,6 +36,8 @@ debootstrap --variant=minbase --include="$(IFS=,; echo "${packages[*]}")" bookwo
 rm -rf "$root"/usr/share/{doc,man,info,locale} "$root"/var/cache/apt/* "$root"/var/lib/apt/lists/*
 
 echo skiff-node >"$root/etc/hostname"
+# The node's own name resolves (sudo, which critest's AppArmor specs run, insists).
+printf '127.0.0.1 localhost\n127.0.1.1 skiff-node\n' >"$root/etc/hosts"
 echo "/dev/vda / ext4 rw,errors=remount-ro 0 1" >"$root/etc/fstab"
 # The test talks to the host over qemu's user network (the host is 10.0.2.2 there).
 mkdir -p "$root/etc/systemd/network"

@@ -28,8 +28,21 @@ for lib in $(ldd "$skiffctl" | grep -o '/[^ ]*' | grep -E 'swift|Foundation|disp
     cp -L "$lib" "$share/lib/"
 done
 install -m 755 Tests/VM/node/*.sh "$share/"
+# A bundle template for skiff used directly: busybox, and a config.json from `skiff spec` running sleep.
+mkdir -p "$share/bundle/rootfs/bin"
+cp /bin/busybox "$share/bundle/rootfs/bin/busybox"
+ln -s busybox "$share/bundle/rootfs/bin/sleep"
+(cd "$share/bundle" && "$skiff" spec)
+python3 - "$share/bundle/config.json" <<'PY'
+import json, sys
+spec = json.load(open(sys.argv[1]))
+spec["process"].update(terminal=False, args=["/bin/sleep", "600"])
+spec["root"]["readonly"] = False
+json.dump(spec, open(sys.argv[1], "w"))
+PY
 cat >"$share/guest-main.sh" <<MAIN
 #!/bin/sh
-CHECKS="${CHECKS:-}" /bin/sh /mnt/share/containerd-runtime.sh /mnt/share 10.0.2.2:$port ${HANDLERS:-runc skiff} && echo "NODE-TESTS: ALL PASSED"
+/bin/sh /mnt/share/systemd-driver.sh /mnt/share/skiff /mnt/share/bundle; driver=\$?
+CHECKS="${CHECKS:-}" /bin/sh /mnt/share/containerd-runtime.sh /mnt/share 10.0.2.2:$port ${HANDLERS:-runc skiff} && [ \$driver -eq 0 ] && echo "NODE-TESTS: ALL PASSED"
 MAIN
 Scripts/vm/boot-guest.sh "$share" 1200

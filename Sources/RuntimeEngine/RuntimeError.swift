@@ -23,6 +23,10 @@ public enum RuntimeError: Error, Equatable, Sendable, CustomStringConvertible {
         case .notFound(let id): "container \(id) does not exist"
         case .alreadyExists(let id): "container \(id) already exists"
         case .invalidID(let id): "invalid container id '\(id)': use letters, digits, '_', '-', '.', at most 1024"
+        // "container not running" is runc's wording, which containerd's shim matches to tell a
+        // container that has already exited from a failure.
+        case .wrongState(let id, let status, let operation) where status == "stopped":
+            "cannot \(operation) container \(id): container not running (it is stopped)"
         case .wrongState(let id, let status, let operation): "cannot \(operation) container \(id): it is \(status)"
         case .spawn(let step, let detail, let errno):
             "container init failed at \(step)\(detail.isEmpty ? "" : " (\(detail))"): \(SystemError("", errno: errno).reason)"

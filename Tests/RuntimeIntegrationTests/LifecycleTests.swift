@@ -40,7 +40,10 @@ struct LifecycleTests {
         // A stopped init cannot be signalled, but `kill --all` (what containerd's shim sends for the
         // init's leftovers once it exited) still succeeds; skiff once refused it and containerd
         // then never marked the container exited.
-        #expect(try bundle.run(runtime, ["kill", bundle.id, "KILL"]).status != 0)
+        let stoppedKill = try bundle.run(runtime, ["kill", bundle.id, "KILL"])
+        #expect(stoppedKill.status != 0)
+        // containerd's shim recognises an exited container by runc's words.
+        #expect(stoppedKill.stderr.contains("container not running"), "\(stoppedKill.stderr)")
         let killAll = try bundle.run(runtime, ["kill", "--all", bundle.id, "KILL"])
         #expect(killAll.status == 0, "\(killAll.stderr)")
 
