@@ -183,9 +183,33 @@ static void device_links(const cs_plan *plan) {
     close(dev);
 }
 
+/// Makes the mount that `path` lives on private: the nearest mount root at or above it.
+static int make_mount_private(const char *path) {
+    char buf[CS_PATH_MAX];
+    if (cs_copy(buf, path, CS_PATH_MAX) != 0) { errno = ENAMETOOLONG; return -1; }
+    for (;;) {
+        struct statx stx;
+        int root = strcmp(buf, "/") == 0;
+        if (!root && statx(AT_FDCWD, buf, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &stx) != 0) return -1;
+        if (root || ((stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) && (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT)))
+            return mount(NULL, buf, NULL, MS_PRIVATE, NULL);
+        char *slash = strrchr(buf, '/');
+        if (!slash) { errno = EINVAL; return -1; }
+        if (slash == buf) slash[1] = 0; else *slash = 0;
+    }
+}
+
 void cs_setup_rootfs(const cs_plan *plan) {
-    // Nothing mounted below may propagate back to the host.
-    if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) != 0) cs_fail(CS_STAGE_PROPAGATION, errno, -1);
+    // Nothing mounted below may propagate back to the host, unless the spec asks for it
+    // (rootfsPropagation rshared, which containerd sets for a bidirectional volume): then the host's
+    // mounts stay peers here, so a volume's mounts reach the host and the host's reach the container.
+    unsigned long root_propagation = plan->rootfs_propagation ? plan->rootfs_propagation : (MS_REC | MS_SLAVE);
+    if (mount(NULL, "/", NULL, root_propagation, NULL) != 0) cs_fail(CS_STAGE_PROPAGATION, errno, -1);
+    // The rootfs's own bind below must not propagate to the host, and pivot_root refuses a new
+    // root whose parent mount is shared: the mount the rootfs lives on becomes private (in this
+    // namespace only), as runc does.
+    if ((root_propagation & MS_SHARED) && make_mount_private(plan->rootfs) != 0)
+        cs_fail(CS_STAGE_ROOTFS_BIND, errno, -1);
     // pivot_root needs the new root to be a mount point.
     if (mount(plan->rootfs, plan->rootfs, NULL, MS_BIND | MS_REC, NULL) != 0)
         cs_fail(CS_STAGE_ROOTFS_BIND, errno, -1);
@@ -195,10 +219,19 @@ void cs_setup_rootfs(const cs_plan *plan) {
     for (int i = 0; i < plan->device_count; i++) make_device(plan, &plan->devices[i], i);
     device_links(plan);
     cs_before_pivot(plan);
+    int oldroot = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (oldroot < 0) cs_fail(CS_STAGE_PIVOT_ROOT, errno, -1);
     if (fchdir(rootfd) != 0) cs_fail(CS_STAGE_PIVOT_ROOT, errno, -1);
     // pivot_root(".", ".") stacks the old root on top of the new one; detaching it leaves only
     // the container's tree, with no path back to the host.
     if (cs_pivot_root(".", ".") != 0) cs_fail(CS_STAGE_PIVOT_ROOT, errno, -1);
+    // "." is the new root's directory, whatever is stacked on it: step onto the old root itself
+    // (as runc does) so that what follows applies to it and not to the container's mounts. It is
+    // made a slave before it goes, so that its unmount cannot propagate to the host when the
+    // root was shared.
+    if (fchdir(oldroot) != 0) cs_fail(CS_STAGE_PIVOT_ROOT, errno, -1);
+    close(oldroot);
+    if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) != 0) cs_fail(CS_STAGE_PIVOT_ROOT, errno, -1);
     if (umount2(".", MNT_DETACH) != 0) cs_fail(CS_STAGE_PIVOT_ROOT, errno, -1);
     if (chdir("/") != 0) cs_fail(CS_STAGE_PIVOT_ROOT, errno, -1);
     close(rootfd);

@@ -80,8 +80,9 @@ void cs_before_pivot(const cs_plan *plan) {
     wait_for_parent(CS_STAGE_HOOKS);
 }
 
-/// exec: the joined pid namespace only applies to children, so the process that execs is a
-/// fork; this one tells the parent its pid and leaves (the parent, a subreaper, inherits it).
+/// A joined pid namespace only applies to children, so the process that goes on (exec's, or an
+/// init that joins a pod's pid namespace) is a fork; this one tells the parent its pid and leaves
+/// (the parent, a subreaper, inherits it).
 static void fork_into_pid_namespace(void) {
     pid_t pid = fork();
     if (pid < 0) cs_fail(CS_STAGE_FORK, errno, -1);
@@ -155,7 +156,7 @@ __attribute__((noreturn)) static void child_main(const cs_plan *plan, int report
         cs_fail(CS_STAGE_USERNS_MAP, errno, -1);
     for (int i = 0; i < plan->join_count; i++)
         if (setns(plan->join_fds[i], plan->join_types[i]) != 0) cs_fail(CS_STAGE_SETNS, errno, i);
-    if (plan->exec_mode) fork_into_pid_namespace();
+    if (plan->fork_after_join) fork_into_pid_namespace();
     if (plan->setsid && setsid() < 0) cs_fail(CS_STAGE_SETSID, errno, -1);
     for (int i = 0; i < 3; i++)
         if (plan->stdio_fds[i] >= 0 && plan->stdio_fds[i] != i && dup2(plan->stdio_fds[i], i) < 0)
@@ -305,16 +306,16 @@ pid_t cs_spawn(const cs_plan *plan, cs_report *report, int *pidfd_out) {
             pid = -1;
             if (ready) break;
         } else if (r.stage == CS_STAGE_BEFORE_PIVOT) {
-            int err = plan->before_pivot(plan->before_pivot_context, pid);
+            int err = plan->before_pivot(plan->before_pivot_context, exec_pid > 0 ? exec_pid : pid);
             write_all(sp[1], err == 0 ? "1" : "0", 1);
             if (err != 0) {
                 *report = (cs_report){ CS_STAGE_HOOKS, err, -1 };
                 ok = 0;
             }
         } else if (r.stage == CS_STAGE_READY) {
-            // In exec mode the forked process can report before its parent names it: wait for both.
+            // The forked process can report before its parent names it: wait for both.
             ready = 1;
-            if (!plan->exec_mode || exec_pid > 0) break;
+            if (!plan->fork_after_join || exec_pid > 0) break;
         } else {
             *report = r;
             ok = 0;
@@ -322,7 +323,7 @@ pid_t cs_spawn(const cs_plan *plan, cs_report *report, int *pidfd_out) {
     }
     close(sp[1]);
     close(rp[0]);
-    if (ok && plan->exec_mode) {
+    if (ok && plan->fork_after_join) {
         if (pidfd >= 0) close(pidfd);
         *pidfd_out = exec_pid > 0 ? cs_pidfd_open(exec_pid) : -1;
         return exec_pid;

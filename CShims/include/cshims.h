@@ -165,6 +165,10 @@ typedef struct {
     // exec: join the namespaces (join_fds), no rootfs work; fork after joining so the process
     // is inside the pid namespace (the parent learns its pid from a CS_STAGE_FORKED report).
     int exec_mode;
+    // Fork after joining the namespaces (the process that goes on is the fork): for exec, and for
+    // an init that joins an existing pid namespace, since setns(CLONE_NEWPID) applies only to
+    // children. The parent must be a child subreaper to wait for the fork.
+    int fork_after_join;
 
     // The systemd cgroup driver: with cgroup_fd -1, the parent calls this with the child's pid
     // while the child waits, to put it in its cgroup (a transient scope). 0: go on.

@@ -89,6 +89,10 @@ public struct Runtime: Sendable {
         var spawner = Spawner(plan: plan, lastCap: lastCap, joinFDs: joinFDs, cgroupFD: placement.fd, execFifoFD: fifoFD, seccomp: seccomp,
                               preserveFDs: preserveFDs, consoleSocketFD: consoleSocketFD)
         spawner.placeChild = placement.place
+        // An init that joins a pid namespace is a grandchild: waiting for it if it fails needs this.
+        if spawner.joinsPIDNamespace, cs_prctl_set_child_subreaper() != 0 {
+            throw .system(SystemError("prctl(PR_SET_CHILD_SUBREAPER)"))
+        }
         if spec.hooks?.prestart?.isEmpty == false || spec.hooks?.createRuntime?.isEmpty == false {
             spawner.beforePivot = { (pid: Int32) throws(RuntimeError) in
                 let state = ContainerState(id: id, pid: pid, status: .creating, bundle: bundle, rootfs: plan.rootfs,

@@ -24,6 +24,10 @@ struct Spawner {
     /// Puts the waiting child in its cgroup when clone3 cannot (the systemd driver's scope).
     var placeChild: ((Int32) throws(RuntimeError) -> Void)?
 
+    /// setns(CLONE_NEWPID) moves only the caller's children: an init that joins a pid namespace
+    /// (a pod's, shared by its containers) is the child's fork, as every exec'd process is.
+    var joinsPIDNamespace: Bool { plan.joins.contains { $0.flag == CS_CLONE_NEWPID } }
+
     /// The pid of the process (waiting on the FIFO, or for exec already running) and a pidfd of it.
     func spawn() throws(RuntimeError) -> (pid: Int32, pidfd: Int32) {
         let cPlan = CSpawnPlan(plan, joinFDs: joinFDs, cgroupFD: cgroupFD, execFifoFD: execFifoFD,
@@ -38,6 +42,7 @@ struct Spawner {
         raw.terminal = plan.terminal ? 1 : 0
         raw.mount_console = plan.terminal && !execMode ? 1 : 0
         raw.exec_mode = execMode ? 1 : 0
+        raw.fork_after_join = execMode || joinsPIDNamespace ? 1 : 0
 
         let hooks = HookCall(body: beforePivot)
         if beforePivot != nil {

@@ -79,3 +79,40 @@ struct RootfsTests {
         #expect(FileManager.default.fileExists(atPath: bundle.rootfs + outside + "/null"))
     }
 }
+
+/// Bidirectional propagation (CRI's PROPAGATION_BIDIRECTIONAL: containerd asks for an rshared
+/// volume and an rshared rootfs): a mount made in the container on a volume reaches the host.
+@Suite(.enabled(if: isRoot, "needs root for namespaces and mounts"))
+struct PropagationTests {
+    @Test(arguments: RuntimeUnderTest.all)
+    func anRsharedVolumeCarriesMountsBackToTheHost(runtime: RuntimeUnderTest) throws {
+        let bundle = try Bundle(args: ["/bin/sh", "-c", "/bin/busybox mount -t tmpfs fromcontainer /vol/sub && /bin/busybox sleep 5"])
+        let volume = bundle.dir + "/volume"
+        try FileManager.default.createDirectory(atPath: volume + "/sub", withIntermediateDirectories: true)
+        // The volume is a shared mount on the host, as a kubelet's pod volume directory is.
+        #expect(mount(volume, volume, nil, UInt(MS_BIND), nil) == 0)
+        #expect(mount(nil, volume, nil, UInt(MS_SHARED), nil) == 0)
+        defer {
+            umount2(volume + "/sub", Int32(MNT_DETACH))
+            umount2(volume, Int32(MNT_DETACH))
+        }
+        bundle.spec.mounts?.append(RuntimeSpec.Mount(destination: "/vol", type: "bind", source: volume, options: ["rbind", "rshared"]))
+        bundle.spec.linux?.rootfsPropagation = "rshared"
+        var caps = bundle.spec.process?.capabilities ?? RuntimeSpec.Capabilities()
+        for set in [\RuntimeSpec.Capabilities.bounding, \.effective, \.permitted] { caps[keyPath: set] = (caps[keyPath: set] ?? []) + ["CAP_SYS_ADMIN"] }
+        bundle.spec.process?.capabilities = caps
+        bundle.spec.process?.noNewPrivileges = true
+        try bundle.writeSpec()
+        #expect(try bundle.detached(runtime, ["run", "-d", "--bundle", bundle.dir, bundle.id]).status == 0)
+        var seen = false
+        for _ in 0..<100 where !seen {
+            let mounts = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+            seen = mounts.split(separator: "\n").contains { $0.contains(" \(volume)/sub ") && $0.contains("fromcontainer") }
+            if !seen { usleep(50_000) }
+        }
+        #expect(seen, "the container's mount did not reach the host")
+        // And nothing else of the container's (its rootfs bind) appeared on the host.
+        let mounts = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+        #expect(!mounts.contains(" \(bundle.rootfs) "), "the container's rootfs mount leaked to the host")
+    }
+}
