@@ -30,11 +30,8 @@ struct StartCommand: AsyncParsableCommand {
     @Argument(help: "CONTAINER-ID [CONTAINER-ID...]") var ids: [String]
 
     func run() async throws {
-        for id in ids {
-            _ = try await Session.run(global, .runtime, doing: "starting the container \"\(id)\"") { cri in
-                try await cri.runtime.startContainer(.with { $0.containerID = id }, options: cri.options)
-            }
-            print(id)
+        try await Session.each(global, ids, doing: { "starting the container \"\($0)\"" }) { cri, id in
+            _ = try await cri.runtime.startContainer(.with { $0.containerID = id }, options: cri.options)
         }
     }
 }
@@ -46,11 +43,8 @@ struct StopCommand: AsyncParsableCommand {
     @Argument(help: "CONTAINER-ID [CONTAINER-ID...]") var ids: [String]
 
     func run() async throws {
-        for id in ids {
-            _ = try await Session.run(global, .runtime, doing: "stopping the container \"\(id)\"") { cri in
-                try await cri.runtime.stopContainer(.with { $0.containerID = id; $0.timeout = seconds }, options: cri.options)
-            }
-            print(id)
+        try await Session.each(global, ids, doing: { "stopping the container \"\($0)\"" }) { cri, id in
+            _ = try await cri.runtime.stopContainer(.with { $0.containerID = id; $0.timeout = seconds }, options: cri.options)
         }
     }
 }
@@ -62,12 +56,9 @@ struct RmCommand: AsyncParsableCommand {
     @Argument(help: "CONTAINER-ID [CONTAINER-ID...]") var ids: [String]
 
     func run() async throws {
-        for id in ids {
-            _ = try await Session.run(global, .runtime, doing: "removing the container \"\(id)\"") { cri in
-                if force { _ = try await cri.runtime.stopContainer(.with { $0.containerID = id }, options: cri.options) }
-                return try await cri.runtime.removeContainer(.with { $0.containerID = id }, options: cri.options)
-            }
-            print(id)
+        try await Session.each(global, ids, doing: { "removing the container \"\($0)\"" }) { cri, id in
+            if force { _ = try await cri.runtime.stopContainer(.with { $0.containerID = id }, options: cri.options) }
+            _ = try await cri.runtime.removeContainer(.with { $0.containerID = id }, options: cri.options)
         }
     }
 }

@@ -43,11 +43,8 @@ struct StoppCommand: AsyncParsableCommand {
     @Argument(help: "POD-ID [POD-ID...]") var ids: [String]
 
     func run() async throws {
-        for id in ids {
-            _ = try await Session.run(global, .runtime, doing: "stopping the pod sandbox \"\(id)\"") { cri in
-                try await cri.runtime.stopPodSandbox(.with { $0.podSandboxID = id }, options: cri.options)
-            }
-            print("Stopped sandbox \(id)")
+        try await Session.each(global, ids, doing: { "stopping the pod sandbox \"\($0)\"" }, printing: { "Stopped sandbox \($0)" }) { cri, id in
+            _ = try await cri.runtime.stopPodSandbox(.with { $0.podSandboxID = id }, options: cri.options)
         }
     }
 }
@@ -59,12 +56,9 @@ struct RmpCommand: AsyncParsableCommand {
     @Argument(help: "POD-ID [POD-ID...]") var ids: [String]
 
     func run() async throws {
-        for id in ids {
-            _ = try await Session.run(global, .runtime, doing: "removing the pod sandbox \"\(id)\"") { cri in
-                if force { _ = try await cri.runtime.stopPodSandbox(.with { $0.podSandboxID = id }, options: cri.options) }
-                return try await cri.runtime.removePodSandbox(.with { $0.podSandboxID = id }, options: cri.options)
-            }
-            print("Removed sandbox \(id)")
+        try await Session.each(global, ids, doing: { "removing the pod sandbox \"\($0)\"" }, printing: { "Removed sandbox \($0)" }) { cri, id in
+            if force { _ = try await cri.runtime.stopPodSandbox(.with { $0.podSandboxID = id }, options: cri.options) }
+            _ = try await cri.runtime.removePodSandbox(.with { $0.podSandboxID = id }, options: cri.options)
         }
     }
 }

@@ -34,6 +34,18 @@ enum Session {
         }
     }
 
+    /// crictl's loop over ids for start/stop/rm and their pod forms: one call each, in order, with a
+    /// line printed after each success.
+    static func each(
+        _ options: GlobalOptions, _ ids: [String], doing what: (String) -> String,
+        printing done: (String) -> String = { $0 }, _ body: (CRIClient, String) async throws -> Void
+    ) async throws {
+        for id in ids {
+            try await run(options, .runtime, doing: what(id)) { cri in try await body(cri, id) }
+            print(done(id))
+        }
+    }
+
     static func debug(_ options: GlobalOptions, _ label: String, _ message: some SwiftProtobuf.Message) {
         guard options.debug else { return }
         printError("\(label): \(message.textFormatString())")
