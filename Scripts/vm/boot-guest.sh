@@ -9,25 +9,13 @@ set -euo pipefail
 share=$(realpath "$1")
 limit=${2:-900}
 cd "$(dirname "$0")/../.."
+source Scripts/vm/qemu-boot.sh
 guest=$(Scripts/vm/guest-image.sh | tail -n1)
 log=$share/console.log
 echo "booting the Debian guest (TCG; console log in $log)"
-start=$SECONDS
-set +e
-timeout "$limit" qemu-system-x86_64 -accel tcg,thread=multi -cpu max -m 2048 -smp 2 \
+vm_boot "node tests" "$log" "NODE-TESTS: ALL PASSED" "$limit" -m 2048 -smp 2 \
     -kernel "$guest/vmlinuz" -initrd "$guest/initrd.img" \
     -append "root=/dev/vda rw console=ttyS0 quiet loglevel=3 systemd.show_status=0 panic=-1" \
     -drive "file=$guest/disk.img,format=raw,if=virtio,snapshot=on" \
     -virtfs "local,path=$share,mount_tag=share,security_model=none,id=share" \
-    -nic user,model=virtio-net-pci -nographic -no-reboot </dev/null \
-    | sed -u -e 's/\r$//' -e 's/\x1b\[[0-9;?]*[A-Za-z]//g' -e 's/\x1bc//g' | tee "$log" | grep --line-buffered -E '^(PASS|FAIL|INFO) '
-qemu_status=${PIPESTATUS[0]}
-set -e
-if grep -q '^NODE-TESTS: ALL PASSED$' "$log"; then
-    echo "node tests: all passed ($((SECONDS - start)) s)"
-    exit 0
-fi
-[[ $qemu_status -eq 124 ]] && echo "node tests: the guest did not finish within $limit s" >&2
-echo "node tests: FAILED ($((SECONDS - start)) s); the console log ends with:" >&2
-tail -n 60 "$log" >&2
-exit 1
+    -nic user,model=virtio-net-pci

@@ -13,6 +13,7 @@ set -euo pipefail
 [[ $# -eq 1 && -x $1 ]] || { echo "usage: $0 RUNTIME_BINARY (an executable)" >&2; exit 2; }
 runtime=$(realpath "$1")       # before the cd: the argument is relative to the caller
 cd "$(dirname "$0")/../.."
+source Scripts/vm/qemu-boot.sh
 cache=.build/vm
 mkdir -p "$cache"
 
@@ -142,20 +143,6 @@ PY
 # the timeout only guards against a stuck guest.
 log=$cache/console.log
 echo "booting $(cat "$cache/kernel/version") with $runtime (TCG; console log in $log)"
-start=$SECONDS
-set +e
-timeout 300 qemu-system-x86_64 -accel tcg,thread=multi -cpu max -m 1024 -smp 2 \
+vm_boot "VM tests" "$log" "VM-TESTS: ALL PASSED" 300 -m 1024 -smp 2 \
     -kernel "$cache/kernel/vmlinuz" -initrd "$cache/initrd.gz" \
-    -append "console=ttyS0 panic=-1 loglevel=3" -nic none -nographic -no-reboot </dev/null \
-    | sed -u 's/\r$//' | tee "$log" | grep --line-buffered -E '^(PASS|FAIL) '
-qemu_status=${PIPESTATUS[0]}
-set -e
-
-if grep -q '^VM-TESTS: ALL PASSED$' "$log"; then
-    echo "VM tests: all passed ($((SECONDS - start)) s)"
-    exit 0
-fi
-[[ $qemu_status -eq 124 ]] && echo "VM tests: the VM did not finish within 300 s" >&2
-echo "VM tests: FAILED ($((SECONDS - start)) s); the console log ends with:" >&2
-tail -n 40 "$log" >&2
-exit 1
+    -append "console=ttyS0 panic=-1 loglevel=3" -nic none
