@@ -91,6 +91,9 @@ enum Session {
     }
 
     /// A reply as JSON, with the defaults of `template` filled in (see `JSONValue.withDefaults`).
+    // Never inlined: JSONValue.parse's typed throws, inlined into an async command's body, crashed
+    // Swift 6.3.1's optimizer while it split the coroutine (release builds only).
+    @inline(never)
     static func json(
         _ message: some SwiftProtobuf.Message, template: JSONValue = .null, protoNames: Bool = false
     ) throws -> JSONValue {
