@@ -14,7 +14,7 @@ static int bpf(int cmd, union bpf_attr *attr) {
     return (int)syscall(SYS_bpf, cmd, attr, sizeof *attr);
 }
 
-int cs_bpf_load_device_program(const void *insns, unsigned count, char *log, unsigned log_size) {
+static int load_device_program(const void *insns, unsigned count, char *log, unsigned log_size) {
     union bpf_attr attr;
     memset(&attr, 0, sizeof attr);
     attr.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
@@ -27,10 +27,19 @@ int cs_bpf_load_device_program(const void *insns, unsigned count, char *log, uns
         attr.log_size = log_size;
         attr.log_level = 1;
     }
-    int fd = bpf(BPF_PROG_LOAD, &attr);
-    // A verifier log that did not fit must not turn a good load into ENOSPC: load again without it.
-    if (fd < 0 && errno == ENOSPC && log) return cs_bpf_load_device_program(insns, count, NULL, 0);
-    return fd;
+    return bpf(BPF_PROG_LOAD, &attr);
+}
+
+int cs_bpf_load_device_program(const void *insns, unsigned count, char *log, unsigned log_size) {
+    // Without a log first: the verifier's log made the load the slowest step of a create. Only a
+    // refused program is loaded again, to tell why.
+    int fd = load_device_program(insns, count, NULL, 0);
+    if (fd >= 0 || !log || log_size == 0) return fd;
+    int saved = errno;
+    int again = load_device_program(insns, count, log, log_size);
+    if (again >= 0) return again;
+    errno = saved;
+    return -1;
 }
 
 int cs_bpf_attach_device_program(int cgroup_fd, int prog_fd, int replace_fd) {
