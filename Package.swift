@@ -11,6 +11,7 @@ let package = Package(
         .executable(name: "skiffd", targets: ["skiffd"]),
         .executable(name: "skiffctl", targets: ["skiffctl"]),
         .executable(name: "skiff", targets: ["skiff"]),
+        .executable(name: "skiff-monitor", targets: ["skiff-monitor"]),
     ],
     dependencies: [
         .package(url: "https://github.com/grpc/grpc-swift-2.git", exact: "2.4.3"),
@@ -39,9 +40,16 @@ let package = Package(
         .target(
             name: "CShims",
             path: "CShims",
-            exclude: ["unpack"],
+            exclude: ["unpack", "monitor"],
             cSettings: [.unsafeFlags(["-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter"])],
             linkerSettings: [.linkedLibrary("seccomp")]
+        ),
+        // The per-container parent that outlives skiffd: C, static, small (it runs once per container).
+        .executableTarget(
+            name: "skiff-monitor",
+            path: "CShims/monitor",
+            cSettings: [.unsafeFlags(["-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter"])],
+            linkerSettings: [.unsafeFlags(["-static-executable"])]
         ),
         // Layer extraction with libarchive: its own target, so the runtime binary never loads it.
         .target(
@@ -74,7 +82,7 @@ let package = Package(
             ]
         ),
         .target(name: "PodNetwork", dependencies: ["SkiffConfig"]),
-        .target(name: "PodManager", dependencies: ["PodNetwork", "SkiffConfig"]),
+        .target(name: "PodManager", dependencies: ["PodNetwork", "SkiffConfig", "LinuxKit", "JSONCoding", "CShims"]),
         .target(
             name: "CRIServer",
             dependencies: [
@@ -146,7 +154,7 @@ let package = Package(
             name: "ImageStoreTests",
             dependencies: ["ImageStore", "ImageFixtures", "OCI", "LinuxKit", .product(name: "Crypto", package: "swift-crypto")]
         ),
-        .testTarget(name: "PodManagerTests", dependencies: ["PodManager", "PodNetwork", "SkiffConfig"]),
+        .testTarget(name: "PodManagerTests", dependencies: ["PodManager", "PodNetwork", "SkiffConfig", "LinuxKit", "JSONCoding"]),
         .testTarget(name: "SkiffctlTests", dependencies: ["skiffctl", "JSONCoding"]),
         .testTarget(
             name: "CRIServerTests",

@@ -76,3 +76,4 @@ int cs_is_mount_root(int dirfd, const char *name) {
 }
 
 int cs_gettid(void) { return (int)syscall(SYS_gettid); }
+int cs_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }

@@ -28,6 +28,8 @@ int cs_waitpid(pid_t pid, int *status);                    // EINTR retried
 long cs_filesystem_type(const char *path);                 // statfs f_type, or -1
 int cs_malloc_mmap_threshold(int bytes);
 int cs_gettid(void);
+/// pipe2(O_CLOEXEC), which Swift's Glibc module does not declare: a pipe no concurrent spawn can inherit.
+int cs_pipe_cloexec(int fds[2]);
 /// 1 if `name` in `dirfd` is the root of a mount (statx STATX_ATTR_MOUNT_ROOT), 0 if not, -1 unknown.
 int cs_is_mount_root(int dirfd, const char *name);                   // mallopt(M_MMAP_THRESHOLD): 1 on success
 

@@ -70,6 +70,8 @@ public enum CRIStatus {
     static func code(for error: PodManagerError) -> RPCError.Code {
         switch error {
         case .invalidArgument: .invalidArgument
+        // Input is validated before it reaches the runtime: what fails there is the node's problem.
+        case .runtimeFailed, .system: .internalError
         }
     }
 

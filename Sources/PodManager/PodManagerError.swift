@@ -1,11 +1,19 @@
+import LinuxKit
+
 /// Errors of pod and node operations. `CRIServer` maps each case to one gRPC status.
 public enum PodManagerError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A request field is malformed; `field` names it as the CRI proto spells it.
     case invalidArgument(field: String, reason: String)
+    /// The OCI runtime (or the monitor running it) failed; `message` is what it said.
+    case runtimeFailed(operation: String, message: String)
+    /// A system call of skiffd's own failed.
+    case system(SystemError)
 
     public var description: String {
         switch self {
         case .invalidArgument(let field, let reason): "invalid \(field): \(reason)"
+        case .runtimeFailed(let operation, let message): "runtime \(operation) failed: \(message)"
+        case .system(let error): error.description
         }
     }
 }
