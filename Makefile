@@ -11,6 +11,7 @@ deps:
 
 build: deps
 	$(SWIFT) build
+	Scripts/build-monitor.sh $(BIN)
 
 # Serves CRI on /run/skiff/skiff.sock with the built-in defaults (or /etc/skiff/config.toml if present).
 run: build

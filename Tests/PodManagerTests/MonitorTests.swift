@@ -22,6 +22,8 @@ struct MonitorTests {
         var request: ContainerMonitor.Request
 
         init(runtime: String, script: String, terminal: Bool = false) throws {
+            try #require(access(MonitorTests.binaries + "/skiff-monitor", X_OK) == 0,
+                         "skiff-monitor is not built: `make build` (Scripts/build-monitor.sh) puts it beside the Swift products")
             dir = FileManager.default.temporaryDirectory.appendingPathComponent("skiff-monitor-\(id)").path
             let rootfs = dir + "/bundle/rootfs"
             try FileManager.default.createDirectory(atPath: rootfs + "/bin", withIntermediateDirectories: true)
