@@ -75,12 +75,12 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
-        .target(name: "PodNetwork", dependencies: ["SkiffConfig"]),
+        .target(name: "PodNetwork", dependencies: ["SkiffConfig", "LinuxKit"]),
         .target(name: "PodManager", dependencies: ["PodNetwork", "SkiffConfig", "LinuxKit", "JSONCoding", "CShims"]),
         .target(
             name: "CRIServer",
             dependencies: [
-                "CRIAPI", "SkiffConfig", "ImageStore", "PodManager", "RuntimeEngine", "Cgroups", "LinuxKit", "OCI",
+                "CRIAPI", "SkiffConfig", "ImageStore", "PodManager", "PodNetwork", "RuntimeEngine", "Cgroups", "LinuxKit", "OCI",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -148,11 +148,11 @@ let package = Package(
             name: "ImageStoreTests",
             dependencies: ["ImageStore", "ImageFixtures", "OCI", "LinuxKit", .product(name: "Crypto", package: "swift-crypto")]
         ),
-        .testTarget(name: "PodManagerTests", dependencies: ["PodManager", "PodNetwork", "SkiffConfig", "LinuxKit", "JSONCoding"]),
+        .testTarget(name: "PodManagerTests", dependencies: ["PodManager", "PodNetwork", "SkiffConfig", "LinuxKit", "JSONCoding", "CShims"]),
         .testTarget(name: "SkiffctlTests", dependencies: ["skiffctl", "JSONCoding"]),
         .testTarget(
             name: "CRIServerTests",
-            dependencies: ["CRIServer", "ImageStore", "RuntimeEngine", "Cgroups", "LinuxKit", "PodManager", .product(name: "GRPCCore", package: "grpc-swift-2")]
+            dependencies: ["CRIServer", "ImageStore", "RuntimeEngine", "Cgroups", "LinuxKit", "PodManager", "PodNetwork", .product(name: "GRPCCore", package: "grpc-swift-2")]
         ),
         .testTarget(
             name: "EndToEndTests",

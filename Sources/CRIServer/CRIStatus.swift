@@ -4,6 +4,7 @@ import ImageStore
 import LinuxKit
 import Logging
 import PodManager
+import PodNetwork
 import RuntimeEngine
 import SkiffConfig
 
@@ -52,6 +53,8 @@ public enum CRIStatus {
             return RPCError(code: code(for: error), message: error.description)
         case let error as ImageError:
             return RPCError(code: code(for: error), message: error.description)
+        case let error as PodNetworkError:
+            return RPCError(code: code(for: error), message: error.description)
         case let error as RuntimeEngine.RuntimeError:
             return RPCError(code: code(for: error), message: error.description)
         case let error as CgroupError:
@@ -85,6 +88,15 @@ public enum CRIStatus {
         // A controller the spec needs is missing: the node has to change, not the request.
         case .cgroup: .failedPrecondition
         case .spawn, .system, .hook: .internalError
+        }
+    }
+
+    static func code(for error: PodNetworkError) -> RPCError.Code {
+        switch error {
+        case .invalidArgument: .invalidArgument
+        // The node's network is not set up (yet): the kubelet waits for NetworkReady and retries.
+        case .notReady, .badConfig: .failedPrecondition
+        case .plugin, .system: .internalError
         }
     }
 

@@ -3,6 +3,7 @@ import GRPCCore
 import ImageStore
 import LinuxKit
 import PodManager
+import PodNetwork
 import RuntimeEngine
 import Testing
 @testable import CRIServer
@@ -32,6 +33,25 @@ import Testing
         (.hook("prestart exited with 1"), .internalError),
     ] as [(RuntimeEngine.RuntimeError, RPCError.Code)])
     func runtimeErrorsHaveTheirCode(error: RuntimeEngine.RuntimeError, code: RPCError.Code) {
+        #expect(CRIStatus.rpcError(for: error) == RPCError(code: code, message: error.description))
+    }
+
+    @Test(arguments: [
+        (PodNetworkError.invalidArgument(field: "K8S_POD_NAME", reason: "has ';'"), RPCError.Code.invalidArgument),
+        (.notReady("no network config found"), .failedPrecondition),
+        (.badConfig(file: "10.conf", reason: "no name"), .failedPrecondition),
+        (.plugin(type: "bridge", command: "ADD", code: 11, message: "range full"), .internalError),
+        (.system("cannot write the cache"), .internalError),
+    ] as [(PodNetworkError, RPCError.Code)])
+    func networkErrorsHaveTheirCode(error: PodNetworkError, code: RPCError.Code) {
+        #expect(CRIStatus.rpcError(for: error) == RPCError(code: code, message: error.description))
+    }
+
+    @Test(arguments: [
+        (PodManagerError.runtimeFailed(operation: "create", message: "no such bundle"), RPCError.Code.internalError),
+        (.system(SystemError("pipe2", errno: 24)), .internalError),
+    ] as [(PodManagerError, RPCError.Code)])
+    func podManagerErrorsHaveTheirCode(error: PodManagerError, code: RPCError.Code) {
         #expect(CRIStatus.rpcError(for: error) == RPCError(code: code, message: error.description))
     }
 
