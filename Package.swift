@@ -121,7 +121,7 @@ let package = Package(
         .executableTarget(
             name: "skiff",
             dependencies: [
-                "RuntimeEngine", "OCI", "CommandLineSupport", "SkiffConfig", "LinuxKit", "JSONCoding",
+                "RuntimeEngine", "OCI", "CommandLineSupport", "SkiffConfig", "LinuxKit", "JSONCoding", "CShims",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             // Fully static: no dynamic loader, no relocations and no shared libraries to map at each

@@ -28,6 +28,11 @@ int cs_waitpid(pid_t pid, int *status);                    // EINTR retried
 long cs_filesystem_type(const char *path);                 // statfs f_type, or -1
 int cs_malloc_mmap_threshold(int bytes);
 int cs_gettid(void);
+/// A pod's namespaces (`flags`: CLONE_NEWNET|NEWIPC|NEWUTS), unshared by the calling process, which
+/// must be single-threaded: lo up, the hostname, sysctls (keys with dots), then each bind-mounted at
+/// `dir`/net, ipc, uts. On failure, errno and `*step` say where.
+int cs_pin_namespaces(int flags, const char *dir, const char *hostname, const char *const *keys,
+                      const char *const *values, int count, const char **step);
 /// pipe2(O_CLOEXEC), which Swift's Glibc module does not declare: a pipe no concurrent spawn can inherit.
 int cs_pipe_cloexec(int fds[2]);
 /// 1 if `name` in `dirfd` is the root of a mount (statx STATX_ATTR_MOUNT_ROOT), 0 if not, -1 unknown.

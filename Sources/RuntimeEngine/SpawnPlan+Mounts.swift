@@ -121,13 +121,41 @@ enum RlimitTable {
     }
 }
 
-/// Which sysctls a container may set: only those that belong to a namespace it owns (runc's rule),
-/// so a container can never change the host's kernel settings.
-enum SysctlPolicy {
+/// Which sysctls a container or a pod may set: only those that belong to a namespace it owns
+/// (runc's rule), so it can never change the host's kernel settings.
+public enum SysctlPolicy {
     static let ipcKeys: Set<String> = [
         "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem", "kernel.shmall", "kernel.shmmax",
         "kernel.shmmni", "kernel.shm_rmid_forced",
     ]
+
+    /// The key with dots (`net/ipv4/ip_forward` is accepted too), or why it may not be set given
+    /// the namespaces owned.
+    public static func check(_ key: String, _ value: String, network: Bool, ipc: Bool, uts: Bool) -> Result<String, Refusal> {
+        let normalised = key.replacingSlashes()
+        let parts = normalised.split(separator: ".", omittingEmptySubsequences: false)
+        guard !parts.isEmpty, normalised.utf8.count <= 255, parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isSysctlCharacter) }) else {
+            return .failure(Refusal(reason: "not a sysctl name"))
+        }
+        guard !value.utf8.contains(0), !value.contains("\n") || value.hasSuffix("\n"), value.utf8.count <= 4096 else {
+            return .failure(Refusal(reason: "value must be a single line"))
+        }
+        let owned: Bool
+        if normalised.hasPrefix("net.") {
+            owned = network
+        } else if ipcKeys.contains(normalised) || normalised.hasPrefix("fs.mqueue.") {
+            owned = ipc
+        } else if normalised == "kernel.hostname" || normalised == "kernel.domainname" {
+            owned = uts
+        } else {
+            return .failure(Refusal(reason: "not namespaced: it would change the host"))
+        }
+        return owned ? .success(normalised) : .failure(Refusal(reason: "the container does not own that namespace"))
+    }
+
+    public struct Refusal: Error, Equatable, Sendable {
+        public let reason: String
+    }
 
     static func validate(_ sysctls: [String: String], plan: SpawnPlan) throws(RuntimeError) -> [(key: String, value: String)] {
         let newNet = plan.cloneFlags & SpawnPlan.namespaceFlags["network"]! != 0
@@ -138,27 +166,10 @@ enum SysctlPolicy {
         var out: [(key: String, value: String)] = []
         for key in sysctls.keys.sorted() {
             let value = sysctls[key]!
-            let field = "linux.sysctl[\"\(key)\"]"
-            let normalised = key.replacingSlashes()
-            let parts = normalised.split(separator: ".", omittingEmptySubsequences: false)
-            guard !parts.isEmpty, parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isSysctlCharacter) }) else {
-                throw .invalidSpec(field: field, reason: "not a sysctl name")
+            switch check(key, value, network: newNet, ipc: newIPC, uts: newUTS) {
+            case .success(let normalised): out.append((normalised, value))
+            case .failure(let refusal): throw .invalidSpec(field: "linux.sysctl[\"\(key)\"]", reason: refusal.reason)
             }
-            guard !value.utf8.contains(0), !value.contains("\n") || value.hasSuffix("\n") else {
-                throw .invalidSpec(field: field, reason: "value must be a single line")
-            }
-            let allowed: Bool
-            if normalised.hasPrefix("net.") {
-                allowed = newNet
-            } else if ipcKeys.contains(normalised) || normalised.hasPrefix("fs.mqueue.") {
-                allowed = newIPC
-            } else if normalised == "kernel.hostname" || normalised == "kernel.domainname" {
-                allowed = newUTS
-            } else {
-                throw .invalidSpec(field: field, reason: "not namespaced: it would change the host")
-            }
-            guard allowed else { throw .invalidSpec(field: field, reason: "the container does not own that namespace") }
-            out.append((normalised, value))
         }
         return out
     }

@@ -17,7 +17,7 @@ struct Skiff: ParsableCommand {
         // Every subcommand names itself: argument-parser would otherwise derive names from the type
         // names at each start, through reflection that costs milliseconds in a binary this size.
         subcommands: [Create.self, Start.self, State.self, Kill.self, Delete.self, Run.self, Exec.self, List.self,
-                      Ps.self, Pause.self, Resume.self, Update.self, Events.self, SpecCommand.self, Features.self]
+                      Ps.self, Pause.self, Resume.self, Update.self, Events.self, SpecCommand.self, Features.self, SandboxPin.self]
     )
 
     static let global = GlobalArguments(

@@ -1,0 +1,85 @@
+// A pod's namespaces without a pause process: `skiff sandbox-pin` (single-threaded, never skiffd)
+// unshares them, prepares them, and bind-mounts each one's nsfs file, which keeps it alive with
+// no process in it. The pod's containers then join them by path.
+#define _GNU_SOURCE
+#include "cshims.h"
+#include "cs_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static int fail_at(const char **step, const char *name) {
+    *step = name;
+    return -1;
+}
+
+/// Up, as every runtime leaves a pod's loopback (CNI's loopback plugin does the same).
+static int loopback_up(void) {
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0) return -1;
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    strcpy(ifr.ifr_name, "lo");
+    int rc = ioctl(s, SIOCGIFFLAGS, &ifr);
+    if (rc == 0 && !(ifr.ifr_flags & IFF_UP)) {
+        ifr.ifr_flags |= IFF_UP;
+        rc = ioctl(s, SIOCSIFFLAGS, &ifr);
+    }
+    int saved = errno;
+    close(s);
+    errno = saved;
+    return rc;
+}
+
+static int write_sysctl(const char *key, const char *value) {
+    char path[CS_PATH_MAX] = "/proc/sys/";
+    if (cs_copy(path + 10, key, CS_PATH_MAX - 10) != 0) { errno = ENAMETOOLONG; return -1; }
+    for (char *c = path + 10; *c; c++) if (*c == '.') *c = '/';
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    size_t n = strlen(value);
+    ssize_t w = write(fd, value, n);
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return w == (ssize_t)n ? 0 : -1;
+}
+
+/// The file stays as the mount point; a second pin of the same directory finds it and fails.
+static int pin(const char *dir, const char *name) {
+    char target[CS_PATH_MAX], source[64];
+    if (snprintf(target, sizeof target, "%s/%s", dir, name) >= (int)sizeof target) { errno = ENAMETOOLONG; return -1; }
+    int fd = open(target, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0444);
+    if (fd < 0) return -1;
+    close(fd);
+    snprintf(source, sizeof source, "/proc/thread-self/ns/%s", name);
+    if (mount(source, target, NULL, MS_BIND, NULL) != 0) {
+        int saved = errno;
+        unlink(target);
+        errno = saved;
+        return -1;
+    }
+    return 0;
+}
+
+int cs_pin_namespaces(int flags, const char *dir, const char *hostname, const char *const *keys,
+                      const char *const *values, int count, const char **step) {
+    if (unshare(flags) != 0) return fail_at(step, "unshare");
+    if ((flags & CLONE_NEWNET) && loopback_up() != 0) return fail_at(step, "bringing up lo");
+    if ((flags & CLONE_NEWUTS) && hostname && sethostname(hostname, strlen(hostname)) != 0)
+        return fail_at(step, "sethostname");
+    for (int i = 0; i < count; i++)
+        if (write_sysctl(keys[i], values[i]) != 0) return fail_at(step, keys[i]);
+    if ((flags & CLONE_NEWNET) && pin(dir, "net") != 0) return fail_at(step, "pinning net");
+    if ((flags & CLONE_NEWIPC) && pin(dir, "ipc") != 0) return fail_at(step, "pinning ipc");
+    if ((flags & CLONE_NEWUTS) && pin(dir, "uts") != 0) return fail_at(step, "pinning uts");
+    return 0;
+}

@@ -1,0 +1,64 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import CShims
+import RuntimeEngine
+
+/// `skiff sandbox-pin`: a pod's network, IPC and UTS namespaces for skiffd, which never changes
+/// namespaces itself (it is multi-threaded). This process, single-threaded, unshares them, brings lo
+/// up, sets the hostname and the pod's sysctls, and bind-mounts each at DIR/net, ipc, uts, where the
+/// pod's containers join them. Exit status 2: the request was refused (a sysctl, a hostname).
+struct SandboxPin: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sandbox-pin", abstract: "Create and pin a pod's namespaces (for skiffd).", shouldDisplay: false)
+    @Option(help: "Directory for the namespace files (must exist).") var dir: String
+    @Flag var net = false
+    @Flag var ipc = false
+    @Flag var uts = false
+    @Option(help: "Hostname of the pod's UTS namespace.") var hostname: String?
+    @Option(help: "KEY=VALUE, repeatable.") var sysctl: [String] = []
+
+    func run() throws {
+        var keys: [String] = [], values: [String] = []
+        for pair in sysctl {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+            let value = parts.count == 2 ? parts[1] : ""
+            switch SysctlPolicy.check(parts[0], value, network: net, ipc: ipc, uts: uts) {
+            case .success(let key): keys.append(key); values.append(value)
+            case .failure(let refusal): refuse("sysctl \(parts[0]): \(refusal.reason)")
+            }
+        }
+        if let hostname, hostname.isEmpty || hostname.utf8.count > 64 || hostname.utf8.contains(0) || !uts {
+            refuse("hostname: 1 to 64 bytes, with a UTS namespace")
+        }
+        let flags = (net ? CS_CLONE_NEWNET : 0) | (ipc ? CS_CLONE_NEWIPC : 0) | (uts ? CS_CLONE_NEWUTS : 0)
+        var step: UnsafePointer<CChar>?
+        let rc = withCStrings(keys) { k in withCStrings(values) { v in
+            cs_pin_namespaces(flags, dir, hostname, k, v, Int32(keys.count), &step)
+        } }
+        guard rc == 0 else {
+            let what = step.map { String(cString: $0) } ?? "?"
+            printError("skiff: sandbox-pin: \(what): \(String(cString: strerror(errno)))")
+            throw ExitCode.failure
+        }
+    }
+
+    private func refuse(_ message: String) -> Never {
+        printError("skiff: sandbox-pin: \(message)")
+        Glibc.exit(2)
+    }
+
+    private func printError(_ text: String) {
+        let line = Array((text + "\n").utf8)
+        _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+    }
+}
+
+/// A `const char *const *` for the length of `body`.
+private func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> R) -> R {
+    let copies = strings.map { strdup($0) }
+    defer { copies.forEach { free($0) } }
+    let pointers = copies.map { UnsafePointer($0) }
+    return pointers.withUnsafeBufferPointer { body($0.baseAddress) }
+}
