@@ -76,7 +76,7 @@ let package = Package(
             ]
         ),
         .target(name: "PodNetwork", dependencies: ["SkiffConfig", "LinuxKit"]),
-        .target(name: "PodManager", dependencies: ["PodNetwork", "SkiffConfig", "LinuxKit", "JSONCoding", "CShims"]),
+        .target(name: "PodManager", dependencies: ["PodNetwork", "SkiffConfig", "LinuxKit", "JSONCoding", "CShims", "RuntimeEngine"]),
         .target(
             name: "CRIServer",
             dependencies: [

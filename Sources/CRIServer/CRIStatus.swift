@@ -75,6 +75,8 @@ public enum CRIStatus {
         case .invalidArgument: .invalidArgument
         // Input is validated before it reaches the runtime: what fails there is the node's problem.
         case .runtimeFailed, .system: .internalError
+        case .notFound: .notFound
+        case .alreadyExists: .alreadyExists
         }
     }
 

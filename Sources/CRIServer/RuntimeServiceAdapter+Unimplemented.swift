@@ -4,25 +4,10 @@ import GRPCCore
 // RPCs Skiff does not serve yet. Each answers UNIMPLEMENTED naming itself, which is what the
 // kubelet, crictl and critest test for; a method moves to its own file when it becomes real.
 extension RuntimeServiceAdapter {
-    public func runPodSandbox(request: Runtime_V1_RunPodSandboxRequest, context: ServerContext) async throws -> Runtime_V1_RunPodSandboxResponse {
-        throw CRIStatus.unimplemented("RunPodSandbox")
-    }
 
-    public func stopPodSandbox(request: Runtime_V1_StopPodSandboxRequest, context: ServerContext) async throws -> Runtime_V1_StopPodSandboxResponse {
-        throw CRIStatus.unimplemented("StopPodSandbox")
-    }
 
-    public func removePodSandbox(request: Runtime_V1_RemovePodSandboxRequest, context: ServerContext) async throws -> Runtime_V1_RemovePodSandboxResponse {
-        throw CRIStatus.unimplemented("RemovePodSandbox")
-    }
 
-    public func podSandboxStatus(request: Runtime_V1_PodSandboxStatusRequest, context: ServerContext) async throws -> Runtime_V1_PodSandboxStatusResponse {
-        throw CRIStatus.unimplemented("PodSandboxStatus")
-    }
 
-    public func listPodSandbox(request: Runtime_V1_ListPodSandboxRequest, context: ServerContext) async throws -> Runtime_V1_ListPodSandboxResponse {
-        throw CRIStatus.unimplemented("ListPodSandbox")
-    }
 
     public func streamPodSandboxes(request: Runtime_V1_StreamPodSandboxesRequest, response: GRPCCore.RPCWriter<Runtime_V1_StreamPodSandboxesResponse>, context: ServerContext) async throws {
         throw CRIStatus.unimplemented("StreamPodSandboxes")

@@ -11,10 +11,12 @@ public struct RuntimeServiceAdapter: Runtime_V1_RuntimeService.SimpleServiceProt
     public static let kubeAPIVersion = "0.1.0"
 
     let node: NodeState
+    let pods: PodSandboxes
     let logger: Logger
 
-    public init(node: NodeState, logger: Logger) {
+    public init(node: NodeState, pods: PodSandboxes, logger: Logger) {
         self.node = node
+        self.pods = pods
         self.logger = logger
     }
 

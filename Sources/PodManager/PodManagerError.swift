@@ -8,12 +8,18 @@ public enum PodManagerError: Error, Equatable, Sendable, CustomStringConvertible
     case runtimeFailed(operation: String, message: String)
     /// A system call of skiffd's own failed.
     case system(SystemError)
+    /// No pod sandbox or container with that id.
+    case notFound(kind: String, id: String)
+    /// The name is taken by another sandbox or container, which must be removed first.
+    case alreadyExists(String)
 
     public var description: String {
         switch self {
         case .invalidArgument(let field, let reason): "invalid \(field): \(reason)"
         case .runtimeFailed(let operation, let message): "runtime \(operation) failed: \(message)"
         case .system(let error): error.description
+        case .notFound(let kind, let id): "\(kind) \"\(id)\" not found"
+        case .alreadyExists(let message): message
         }
     }
 }

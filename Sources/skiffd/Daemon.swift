@@ -43,6 +43,8 @@ struct Daemon {
         var transportConfig = HTTP2ServerTransport.Posix.Config.defaults
         TransportLimits.apply(to: &transportConfig, maxMessageSize: Int(config.grpc.maxMessageSize))
         let node = NodeState(config: config)
+        let pods = PodSandboxes(config: config, skiff: Self.companion("skiff")) { [logger] in logger.warning("\($0)") }
+        await pods.recover()
         let layout = ImageStoreLayout(root: config.imageStoreRoot)
         let registries = RegistryClient(hosts: RegistryHosts(configDir: config.images.registryConfigPath),
                                         authFile: config.images.authFile.isEmpty ? nil : DockerAuthFile(path: config.images.authFile),
@@ -52,7 +54,7 @@ struct Daemon {
             transport: .http2NIOPosix(listeningSocketDescriptor: Int(fd), transportSecurity: .plaintext,
                                       config: transportConfig),
             services: [
-                RuntimeServiceAdapter(node: node, logger: logger),
+                RuntimeServiceAdapter(node: node, pods: pods, logger: logger),
                 ImageServiceAdapter(layout: layout, images: images, logger: logger),
             ]
         )
@@ -87,6 +89,21 @@ struct Daemon {
             }
             try await group.waitForAll()
         }
+    }
+
+    /// A program installed with skiffd (`skiff`, `skiff-monitor`): beside skiffd's own executable,
+    /// as in a build tree and in /usr/bin, else on the PATH's usual places.
+    static func companion(_ name: String) -> String {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        if n > 0 {
+            let exe = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            if let slash = exe.lastIndex(of: "/") {
+                let beside = String(exe[..<slash]) + "/" + name
+                if access(beside, X_OK) == 0 { return beside }
+            }
+        }
+        return ["/usr/bin/", "/usr/local/bin/", "/usr/libexec/skiff/"].map { $0 + name }.first { access($0, X_OK) == 0 } ?? name
     }
 
     private func parent(of path: String) -> String {

@@ -33,6 +33,8 @@ func runCommand(_ path: String, _ args: [String], environment: [String: String] 
 /// waitUntilExit with the daemon already a zombie.
 final class DaemonHarness: @unchecked Sendable {
     let dir: String
+    /// Whether deinit removes `dir`: a daemon restarted on the same directory takes it over.
+    var ownsDirectory = true
     private var pid: pid_t = 0
     private var exitStatus: Int32?
     /// The daemon's pid: a robustness test checks that it never changes.
@@ -51,21 +53,30 @@ final class DaemonHarness: @unchecked Sendable {
         var description: String { "cannot start skiffd: \(String(cString: strerror(errno)))" }
     }
 
-    /// Starts skiffd and waits until it answers `Version`.
-    init(config: String = "", environment: [String: String] = [:], socket: String? = nil) async throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("skiff-e2e-\(UUID().uuidString.prefix(8))").path
-        self.socket = socket ?? dir + "/state/skiff.sock"
-        try FileManager.default.createDirectory(atPath: dir + "/etc", withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(atPath: cniDir, withIntermediateDirectories: true)
-        try ("[cni]\nconf_dir = \"\(cniDir)\"\n" + config).write(toFile: configFile, atomically: true, encoding: .utf8)
+    /// Starts skiffd and waits until it answers `Version`. `restarting` starts a new daemon on the
+    /// directory (config, root, state) of a stopped one, which hands the directory over.
+    /// `networkNamespace`: a namespace (its path) the daemon runs in, so that what CNI plugins make
+    /// on the "host" side (a bridge, veths) is made there, never in the host's.
+    init(config: String = "", environment: [String: String] = [:], socket: String? = nil,
+         restarting previous: DaemonHarness? = nil, networkNamespace: String? = nil) async throws {
+        dir = previous?.dir ?? FileManager.default.temporaryDirectory.appendingPathComponent("skiff-e2e-\(UUID().uuidString.prefix(8))").path
+        previous?.ownsDirectory = false
+        self.socket = socket ?? previous?.socket ?? dir + "/state/skiff.sock"
+        if previous == nil {
+            try FileManager.default.createDirectory(atPath: dir + "/etc", withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: cniDir, withIntermediateDirectories: true)
+            try ("[cni]\nconf_dir = \"\(cniDir)\"\n" + config).write(toFile: configFile, atomically: true, encoding: .utf8)
+        }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 2, logFile, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        let path = Binaries.path("skiffd")
-        let args = [path, "--config", configFile, "--root", root, "--state", state, "--socket", self.socket]
+        posix_spawn_file_actions_addopen(&actions, 2, logFile, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        let daemon = Binaries.path("skiffd")
+        let path = networkNamespace == nil ? daemon : "/usr/bin/nsenter"
+        // nsenter execs the daemon: the pid stays the daemon's.
+        let args = (networkNamespace.map { [path, "--net=" + $0, "--"] } ?? []) + [daemon, "--config", configFile, "--root", root, "--state", state, "--socket", self.socket]
         let env = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }.map { "\($0.key)=\($0.value)" }
         let argv = args.map { strdup($0) } + [nil]
         let envp = env.map { strdup($0) } + [nil]
@@ -80,6 +91,11 @@ final class DaemonHarness: @unchecked Sendable {
             kill(pid, SIGKILL)
             _ = waitpid(pid, nil, 0)
         }
+        guard ownsDirectory else { return }
+        // Pods the daemon left (pinned namespaces are bind mounts) must not outlive the test.
+        let mounts = ((try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? "").split(separator: "\n")
+            .compactMap { $0.split(separator: " ").dropFirst(4).first.map(String.init) }.filter { $0.hasPrefix(dir + "/") }
+        for mount in mounts.sorted(by: { $0.count > $1.count }) { umount2(mount, Int32(MNT_DETACH)) }
         try? FileManager.default.removeItem(atPath: dir)
     }
 

@@ -1,0 +1,190 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import LinuxKit
+import PodNetwork
+import RuntimeEngine
+import SkiffConfig
+
+/// The pod sandboxes of this node: their records, namespaces and networks. The actor orders the
+/// bookkeeping; the slow parts (a helper process, CNI plugins) run off the pool with the pod marked
+/// busy, so a second call for the same pod waits instead of interleaving.
+public actor PodSandboxes {
+    let store: PodStore
+    let cni: CNIPlugins
+    let cniConfDir: String
+    /// The `skiff` binary, for `sandbox-pin`.
+    let skiff: String
+    private var pods: [String: PodSandboxRecord] = [:]
+    private var busy: Set<String> = []
+    private let warn: @Sendable (String) -> Void
+
+    public init(config: SkiffConfiguration, skiff: String, warn: @escaping @Sendable (String) -> Void) {
+        store = PodStore(root: config.root, state: config.state)
+        cni = CNIPlugins(binDirs: config.cni.binDirs, cacheDir: config.state + "/cni")
+        cniConfDir = config.cni.confDir
+        self.skiff = skiff
+        self.warn = warn
+    }
+
+    /// Reads the records at start: a create that never finished is rolled back; a ready pod whose
+    /// namespaces are gone (the node rebooted, `/run` is empty) is no longer ready.
+    public func recover() async {
+        for record in store.loadAll(warn: warn) {
+            var record = record
+            if record.state == .creating {
+                await teardown(record)
+                try? store.remove(record.id)
+                continue
+            }
+            if record.state == .ready, let path = namespaces(record).networkPath ?? namespaces(record).ipcPath,
+               !FileSystem.exists(path) {
+                record.state = .notReady
+                try? store.save(record)
+            }
+            pods[record.id] = record
+        }
+    }
+
+    /// RunPodSandbox. A retry of a create that outlived its caller finds the ready pod again.
+    public func run(_ spec: PodSandboxSpec) async throws -> String {
+        let sysctls = try PodSandboxValidation.validate(spec)
+        if let existing = pods.values.first(where: { $0.spec.reservedName == spec.reservedName }) {
+            guard existing.state == .ready, existing.spec == spec else {
+                throw PodManagerError.alreadyExists("the pod sandbox name \"\(spec.reservedName)\" is reserved for \(existing.id)")
+            }
+            return existing.id
+        }
+        var record = PodSandboxRecord(id: Self.newID(), spec: spec, state: .creating, createdAt: WallClock.nanoseconds())
+        pods[record.id] = record
+        busy.insert(record.id)
+        defer { busy.remove(record.id) }
+        do {
+            try store.save(record)
+            let outcome = try await setUp(record, sysctls: sysctls)
+            record.ips = outcome.ips
+            record.networkName = outcome.network
+            record.state = .ready
+            try store.save(record)
+            pods[record.id] = record
+            return record.id
+        } catch {
+            await teardown(record)
+            try? store.remove(record.id)
+            pods[record.id] = nil
+            throw error
+        }
+    }
+
+    /// StopPodSandbox: the network and namespaces go; the record stays, not ready. Idempotent, and
+    /// an unknown id is not an error (the kubelet retries stops).
+    public func stop(_ id: String) async throws {
+        try Self.require(id)
+        try await exclusive(id) {
+            guard var record = pods[id] else { return }
+            try await release(record)
+            record.state = .notReady
+            try store.save(record)
+            pods[id] = record
+        }
+    }
+
+    /// RemovePodSandbox: stops it if needed, then forgets it. An unknown id is not an error.
+    public func remove(_ id: String) async throws {
+        try Self.require(id)
+        try await exclusive(id) {
+            guard let record = pods[id] else { return }
+            if record.state != .notReady { try await release(record) }
+            try store.remove(id)
+            pods[id] = nil
+        }
+    }
+
+    public func status(_ id: String) throws(PodManagerError) -> PodSandboxRecord {
+        try Self.require(id)
+        guard let record = pods[id] ?? uniquePrefix(id) else { throw .notFound(kind: "pod sandbox", id: id) }
+        return record
+    }
+
+    /// Every pod except those still being created, newest first.
+    public func list() -> [PodSandboxRecord] {
+        pods.values.filter { $0.state != .creating }.sorted { $0.createdAt > $1.createdAt }
+    }
+
+    static func require(_ id: String) throws(PodManagerError) {
+        guard !id.isEmpty else { throw .invalidArgument(field: "pod_sandbox_id", reason: "required") }
+    }
+
+    /// The full id for an unambiguous prefix, as crictl's short ids need.
+    private func uniquePrefix(_ prefix: String) -> PodSandboxRecord? {
+        guard !prefix.isEmpty else { return nil }
+        let matches = pods.values.filter { $0.id.hasPrefix(prefix) && $0.state != .creating }
+        return matches.count == 1 ? matches[0] : nil
+    }
+
+    private func exclusive(_ id: String, _ body: () async throws -> Void) async throws {
+        while busy.contains(id) { try await Task.sleep(for: .milliseconds(20)) }
+        busy.insert(id)
+        defer { busy.remove(id) }
+        try await body()
+    }
+
+    private func namespaces(_ record: PodSandboxRecord) -> SandboxNamespaces {
+        SandboxNamespaces(directory: store.namespacesDirectory(record.id), network: record.spec.network != .node,
+                          ipc: record.spec.ipc != .node, uts: record.spec.network != .node)
+    }
+
+    private func attachment(_ record: PodSandboxRecord) -> CNIAttachment {
+        CNIAttachment(containerID: record.id, netns: namespaces(record).networkPath ?? "", podNamespace: record.spec.namespace,
+                      podName: record.spec.name, podUID: record.spec.uid, capabilityArgs: PodSandboxValidation.capabilityArgs(record.spec).mapValues { Data($0) })
+    }
+
+    /// Namespaces, the pod's files, then its network; each step is undone by `teardown`.
+    private func setUp(_ record: PodSandboxRecord, sysctls: [(key: String, value: String)]) async throws -> (ips: [String], network: String?) {
+        let namespaces = namespaces(record)
+        let hostname = record.spec.network == .node ? nil : (record.spec.hostname.isEmpty ? nil : record.spec.hostname)
+        let volatile = store.volatileDirectory(record.id)
+        let (skiff, cni, confDir) = (self.skiff, self.cni, self.cniConfDir)
+        let attachment = attachment(record)
+        let spec = record.spec
+        return try await OffPool.run {
+            try namespaces.pin(skiff: skiff, hostname: hostname, sysctls: sysctls)
+            try PodFiles.write(spec, to: volatile)
+            guard spec.network != .node else { return ([], nil) }
+            let network = try CNINetwork.load(directory: confDir)
+            let result = try cni.add(network, attachment)
+            return (result.ips, network.name)
+        }
+    }
+
+    /// Stop's work: CNI DEL with what ADD cached, then the namespaces. Errors of DEL are returned
+    /// (the kubelet retries the stop); the namespaces stay until DEL has succeeded.
+    private func release(_ record: PodSandboxRecord) async throws {
+        let (namespaces, attachment, cni) = (namespaces(record), attachment(record), self.cni)
+        let network = record.networkName
+        let confDir = cniConfDir
+        try await OffPool.run {
+            if let network {
+                try cni.del(networkName: network, attachment, current: try? CNINetwork.load(directory: confDir))
+            }
+            namespaces.unpin()
+        }
+    }
+
+    /// Best effort, for a create that failed or never finished.
+    private func teardown(_ record: PodSandboxRecord) async {
+        do { try await release(PodSandboxRecord(id: record.id, spec: record.spec, state: record.state, createdAt: record.createdAt,
+                                                networkName: record.networkName ?? (try? CNINetwork.load(directory: cniConfDir))?.name)) }
+        catch { warn("cleaning up pod \(record.id): \(error)") }
+        namespaces(record).unpin()
+    }
+
+    static func newID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<4).map { _ in
+            let hex = String(generator.next() as UInt64, radix: 16)
+            return String(repeating: "0", count: 16 - hex.count) + hex
+        }.joined()
+    }
+}
