@@ -47,6 +47,13 @@ extension RuntimeSpec {
         public var fileMode: UInt32?
         public var uid: UInt32?
         public var gid: UInt32?
+
+        public init(type: String, path: String, major: Int64? = nil, minor: Int64? = nil) {
+            self.type = type
+            self.path = path
+            self.major = major
+            self.minor = minor
+        }
     }
 
     public struct Resources: Codable, Equatable, Sendable {

@@ -1,0 +1,129 @@
+/// A container's CRI config in Skiff's terms (CRIServer translates the protobuf), with what the
+/// image and the pod add: everything `SpecBuilder` needs, so that it does no I/O.
+public struct ContainerInput: Sendable, Equatable {
+    public var id = ""
+    public var name = ""
+    public var attempt: UInt32 = 0
+    public var command: [String] = []
+    public var args: [String] = []
+    public var workingDir = ""
+    public var env: [(key: String, value: String)] = []
+    public var mounts: [Mount] = []
+    public var devices: [Device] = []
+    public var labels: [String: String] = [:]
+    public var annotations: [String: String] = [:]
+    public var stdin = false
+    public var tty = false
+    public var resources = Resources()
+    public var security = Security()
+
+    public init() {}
+
+    public static func == (a: ContainerInput, b: ContainerInput) -> Bool {
+        a.id == b.id && a.name == b.name && a.attempt == b.attempt && a.command == b.command && a.args == b.args
+            && a.workingDir == b.workingDir && a.env.map(\.key) == b.env.map(\.key) && a.env.map(\.value) == b.env.map(\.value)
+            && a.mounts == b.mounts && a.devices == b.devices && a.labels == b.labels && a.annotations == b.annotations
+            && a.stdin == b.stdin && a.tty == b.tty && a.resources == b.resources && a.security == b.security
+    }
+
+    public enum Propagation: String, Sendable, Equatable { case `private`, hostToContainer, bidirectional }
+
+    public struct Mount: Sendable, Equatable {
+        public var containerPath: String
+        public var hostPath: String
+        public var readonly = false
+        public var propagation = Propagation.private
+        public init(containerPath: String, hostPath: String, readonly: Bool = false, propagation: Propagation = .private) {
+            self.containerPath = containerPath
+            self.hostPath = hostPath
+            self.readonly = readonly
+            self.propagation = propagation
+        }
+    }
+
+    public struct Device: Sendable, Equatable {
+        public var containerPath: String
+        public var hostPath: String
+        public var permissions: String
+        /// What the caller found at `hostPath` (a stat of the host's node).
+        public var type: String   // "c" or "b"
+        public var major: Int64
+        public var minor: Int64
+        public init(containerPath: String, hostPath: String, permissions: String, type: String, major: Int64, minor: Int64) {
+            self.containerPath = containerPath
+            self.hostPath = hostPath
+            self.permissions = permissions
+            self.type = type
+            self.major = major
+            self.minor = minor
+        }
+    }
+
+    public struct Resources: Sendable, Equatable {
+        public var cpuPeriod: Int64 = 0
+        public var cpuQuota: Int64 = 0
+        public var cpuShares: Int64 = 0
+        public var memoryLimit: Int64 = 0
+        public var memorySwapLimit: Int64 = 0
+        public var oomScoreAdj: Int64 = 0
+        public var cpusetCpus = ""
+        public var cpusetMems = ""
+        public var unified: [String: String] = [:]
+        public init() {}
+    }
+
+    public enum SeccompChoice: Sendable, Equatable { case unconfined, runtimeDefault, localhost(String) }
+
+    public struct Security: Sendable, Equatable {
+        public var privileged = false
+        public var addCapabilities: [String] = []
+        public var dropCapabilities: [String] = []
+        public var readonlyRootfs = false
+        public var noNewPrivileges = false
+        /// Numeric user, or nil for the image's (or `runAsUsername`).
+        public var runAsUser: Int64?
+        public var runAsUsername = ""
+        public var runAsGroup: Int64?
+        public var supplementalGroups: [Int64] = []
+        /// CRI's SupplementalGroupsPolicy: Merge adds the image's /etc/group memberships.
+        public var strictSupplementalGroups = false
+        /// The pid namespace: the container's own, the node's, or another container's (TARGET).
+        public var pid = PIDMode.container
+        public var maskedPaths: [String]?
+        public var readonlyPaths: [String]?
+        public var seccomp = SeccompChoice.unconfined
+        public var apparmorProfile = ""
+        public init() {}
+    }
+
+    public enum PIDMode: Sendable, Equatable { case container, node, target(path: String), pod(path: String) }
+}
+
+/// What the image says about running it (its config's `config` object).
+public struct ImageInput: Sendable, Equatable {
+    public var reference = ""
+    public var entrypoint: [String] = []
+    public var cmd: [String] = []
+    public var env: [String] = []
+    public var workingDir = ""
+    public var user = ""
+    public init() {}
+}
+
+/// The pod the container joins, and where its files are.
+public struct SandboxInput: Sendable, Equatable {
+    public var id = ""
+    public var name = ""
+    public var namespace = ""
+    public var uid = ""
+    /// Paths of the pinned namespaces; nil when the pod uses the node's.
+    public var networkNamespace: String?
+    public var ipcNamespace: String?
+    public var utsNamespace: String?
+    public var cgroupParent = ""
+    public var systemdCgroup = false
+    /// The pod's `hostname` and `resolv.conf` files.
+    public var hostnameFile = ""
+    public var resolvConfFile = ""
+    public init() {}
+}

@@ -1,0 +1,154 @@
+import OCI
+import Testing
+@testable import SpecBuilder
+
+@Suite struct SpecBuilderTests {
+    let passwd = "root:x:0:0:root:/root:/bin/sh\nweb:x:1000:1000::/home/web:/bin/sh\n# comment\nbroken:x:notanumber\n"
+    let group = "root:x:0:\nweb:x:1000:\nstaff:x:50:web,other\naudio:x:29:other\n"
+
+    var sandbox: SandboxInput {
+        var s = SandboxInput()
+        s.id = "pod1"
+        s.name = "web"
+        s.namespace = "default"
+        s.uid = "uid-1"
+        s.networkNamespace = "/run/skiff/ns/pod1/net"
+        s.ipcNamespace = "/run/skiff/ns/pod1/ipc"
+        s.utsNamespace = "/run/skiff/ns/pod1/uts"
+        s.cgroupParent = "/kubepods/besteffort/pod-uid-1"
+        s.hostnameFile = "/run/skiff/pods/pod1/hostname"
+        s.resolvConfFile = "/run/skiff/pods/pod1/resolv.conf"
+        return s
+    }
+
+    func container(_ edit: (inout ContainerInput) -> Void = { _ in }) -> ContainerInput {
+        var c = ContainerInput()
+        c.id = "c1"
+        c.name = "app"
+        edit(&c)
+        return c
+    }
+
+    func image(entrypoint: [String] = ["/entry"], cmd: [String] = ["serve"], user: String = "", env: [String] = ["PATH=/bin", "A=image"]) -> ImageInput {
+        var i = ImageInput()
+        i.reference = "registry/app:1"
+        i.entrypoint = entrypoint
+        i.cmd = cmd
+        i.user = user
+        i.env = env
+        i.workingDir = "/srv"
+        return i
+    }
+
+    func build(_ c: ContainerInput, _ i: ImageInput? = nil, builder: SpecBuilder? = nil) throws -> RuntimeSpec {
+        try (builder ?? SpecBuilder(users: UserDatabase(passwd: passwd, group: group))).build(c, image: i ?? image(), sandbox: sandbox, rootfs: "/var/lib/skiff/c1/rootfs")
+    }
+
+    @Test(arguments: [
+        ([], [], ["/entry", "serve"]),                      // the image's entrypoint and cmd
+        ([], ["other"], ["/entry", "other"]),               // args replace cmd
+        (["/bin/sh"], [], ["/bin/sh"]),                     // command replaces entrypoint and cmd
+        (["/bin/sh"], ["-c", "x"], ["/bin/sh", "-c", "x"]),
+    ] as [([String], [String], [String])])
+    func commandAndArgsFollowContainerdsRule(command: [String], args: [String], expected: [String]) throws {
+        #expect(try build(container { $0.command = command; $0.args = args }).process?.args == expected)
+    }
+
+    @Test func noProgramAnywhereIsRefused() {
+        #expect(throws: SpecError.self) { try build(container(), image(entrypoint: [], cmd: [])) }
+    }
+
+    @Test func environmentIsTheImagesOverriddenByTheConfigsInOrder() throws {
+        let spec = try build(container { $0.env = [("A", "config"), ("B", "b")]; $0.tty = true })
+        #expect(spec.process?.env == ["PATH=/bin", "A=config", "B=b", "TERM=xterm"])
+        #expect(spec.process?.cwd == "/srv" && spec.process?.terminal == true)
+        #expect(throws: SpecError.self) { try build(container { $0.env = [("A=B", "x")] }) }
+        #expect(throws: SpecError.self) { try build(container { $0.workingDir = "relative" }) }
+    }
+
+    @Test func usersResolveFromTheImagesFiles() throws {
+        var spec = try build(container(), image(user: "web"))
+        #expect(spec.process?.user.uid == 1000 && spec.process?.user.gid == 1000)
+        #expect(spec.process?.user.additionalGids == [50])       // staff lists web (policy Merge)
+        spec = try build(container { $0.security.strictSupplementalGroups = true; $0.security.supplementalGroups = [29] }, image(user: "web"))
+        #expect(spec.process?.user.additionalGids == [29])
+        spec = try build(container { $0.security.runAsUser = 4242 })
+        #expect(spec.process?.user.uid == 4242 && spec.process?.user.gid == 0)
+        spec = try build(container { $0.security.runAsUsername = "web"; $0.security.runAsGroup = 7 })
+        #expect(spec.process?.user.gid == 7)
+        spec = try build(container(), image(user: "1000:staff"))
+        #expect(spec.process?.user.uid == 1000 && spec.process?.user.gid == 50)
+        #expect(throws: SpecError.self) { try build(container(), image(user: "nobody")) }
+        #expect(throws: SpecError.self) { try build(container { $0.security.runAsUser = -1 }) }
+    }
+
+    @Test func capabilitiesStartFromTheCRIDefaultsWithAddAndDropAndALL() throws {
+        var caps = try build(container { $0.security.addCapabilities = ["sys_admin"]; $0.security.dropCapabilities = ["CAP_NET_RAW"] }).process?.capabilities
+        #expect(caps?.bounding?.contains("CAP_SYS_ADMIN") == true && caps?.bounding?.contains("CAP_NET_RAW") == false)
+        #expect(caps?.effective == caps?.bounding && caps?.permitted == caps?.bounding && caps?.ambient == nil)
+        caps = try build(container { $0.security.dropCapabilities = ["ALL"]; $0.security.addCapabilities = ["NET_BIND_SERVICE"] }).process?.capabilities
+        #expect(caps?.bounding == ["CAP_NET_BIND_SERVICE"])
+        caps = try build(container { $0.security.addCapabilities = ["ALL"] }).process?.capabilities
+        #expect(caps?.bounding?.count == SpecBuilder.allCapabilities.count)
+        #expect(throws: SpecError.self) { try build(container { $0.security.addCapabilities = ["CAP_FLY"] }) }
+    }
+
+    @Test func thePodsNamespacesAreJoinedByPathAndTheCgroupIsUnderItsParent() throws {
+        let spec = try build(container())
+        let namespaces = spec.linux?.namespaces ?? []
+        #expect(namespaces.first { $0.type == "network" }?.path == "/run/skiff/ns/pod1/net")
+        #expect(namespaces.first { $0.type == "uts" }?.path == "/run/skiff/ns/pod1/uts")
+        #expect(namespaces.first { $0.type == "pid" }?.path == nil && namespaces.contains { $0.type == "mount" })
+        #expect(spec.linux?.cgroupsPath == "/kubepods/besteffort/pod-uid-1/c1")
+        #expect(spec.hostname == nil)
+        var systemd = sandbox
+        systemd.systemdCgroup = true
+        systemd.cgroupParent = "kubepods-besteffort-poduid1.slice"
+        let scoped = try SpecBuilder().build(container(), image: image(), sandbox: systemd, rootfs: "/r")
+        #expect(scoped.linux?.cgroupsPath == "kubepods-besteffort-poduid1.slice:skiff:c1")
+        let hostPID = try build(container { $0.security.pid = .node })
+        #expect(hostPID.linux?.namespaces?.contains { $0.type == "pid" } == false)
+    }
+
+    @Test func volumesWinOverDefaultsAndCarryTheirPropagation() throws {
+        let spec = try build(container {
+            $0.mounts = [.init(containerPath: "/etc/hosts", hostPath: "/var/lib/kubelet/pods/x/etc-hosts"),
+                         .init(containerPath: "/data/", hostPath: "/srv/data", readonly: true, propagation: .bidirectional)]
+        })
+        let mounts = spec.mounts ?? []
+        #expect(mounts.filter { $0.destination == "/etc/hosts" }.count == 1)
+        #expect(mounts.first { $0.destination == "/data/" }?.options == ["rbind", "rshared", "ro"])
+        #expect(mounts.first { $0.destination == "/etc/resolv.conf" }?.source == "/run/skiff/pods/pod1/resolv.conf")
+        #expect(spec.linux?.rootfsPropagation == "rshared")
+        #expect(throws: SpecError.self) { try build(container { $0.mounts = [.init(containerPath: "relative", hostPath: "/x")] }) }
+        #expect(throws: SpecError.self) { try build(container { $0.mounts = [.init(containerPath: "/x", hostPath: "/x\0y")] }) }
+    }
+
+    @Test func resourcesAndPrivilegedAndSeccomp() throws {
+        var spec = try build(container {
+            $0.resources.cpuShares = 2
+            $0.resources.cpuQuota = 50_000
+            $0.resources.cpuPeriod = 100_000
+            $0.resources.memoryLimit = 64 << 20
+            $0.resources.oomScoreAdj = 1000
+        })
+        #expect(spec.linux?.resources?.cpu == RuntimeSpec.CPU(shares: 2, quota: 50_000, period: 100_000))
+        #expect(spec.linux?.resources?.memory?.limit == 64 << 20 && spec.process?.oomScoreAdj == 1000)
+        #expect(spec.linux?.resources?.devices == [RuntimeSpec.DeviceRule(allow: false, access: "rwm")])
+        #expect(spec.linux?.maskedPaths?.contains("/proc/kcore") == true)
+        spec = try build(container { $0.security.privileged = true })
+        #expect(spec.linux?.maskedPaths == nil && spec.linux?.resources?.devices == [RuntimeSpec.DeviceRule(allow: true, access: "rwm")])
+        #expect(spec.mounts?.first { $0.destination == "/sys" }?.options?.contains("ro") == false)
+        #expect(throws: SpecError.unavailable("no RuntimeDefault seccomp profile on this node yet")) {
+            try build(container { $0.security.seccomp = .runtimeDefault })
+        }
+        #expect(throws: SpecError.self) { try build(container { $0.resources.memoryLimit = -5 }) }
+        #expect(throws: SpecError.self) { try build(container { $0.resources.unified = ["../memory.max": "1"] }) }
+    }
+
+    @Test func annotationsLetTheBundleRebuildTheRecord() throws {
+        let spec = try build(container { $0.annotations = ["user": "x", "io.kubernetes.cri.sandbox-id": "forged"] })
+        #expect(spec.annotations?["io.kubernetes.cri.sandbox-id"] == "pod1")
+        #expect(spec.annotations?["io.kubernetes.cri.image-name"] == "registry/app:1" && spec.annotations?["user"] == "x")
+    }
+}
