@@ -77,6 +77,7 @@ public enum CRIStatus {
         case .runtimeFailed, .system: .internalError
         case .notFound: .notFound
         case .alreadyExists: .alreadyExists
+        case .wrongState: .failedPrecondition
         }
     }
 

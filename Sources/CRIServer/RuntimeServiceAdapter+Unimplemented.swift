@@ -13,33 +13,15 @@ extension RuntimeServiceAdapter {
         throw CRIStatus.unimplemented("StreamPodSandboxes")
     }
 
-    public func createContainer(request: Runtime_V1_CreateContainerRequest, context: ServerContext) async throws -> Runtime_V1_CreateContainerResponse {
-        throw CRIStatus.unimplemented("CreateContainer")
-    }
 
-    public func startContainer(request: Runtime_V1_StartContainerRequest, context: ServerContext) async throws -> Runtime_V1_StartContainerResponse {
-        throw CRIStatus.unimplemented("StartContainer")
-    }
 
-    public func stopContainer(request: Runtime_V1_StopContainerRequest, context: ServerContext) async throws -> Runtime_V1_StopContainerResponse {
-        throw CRIStatus.unimplemented("StopContainer")
-    }
 
-    public func removeContainer(request: Runtime_V1_RemoveContainerRequest, context: ServerContext) async throws -> Runtime_V1_RemoveContainerResponse {
-        throw CRIStatus.unimplemented("RemoveContainer")
-    }
 
-    public func listContainers(request: Runtime_V1_ListContainersRequest, context: ServerContext) async throws -> Runtime_V1_ListContainersResponse {
-        throw CRIStatus.unimplemented("ListContainers")
-    }
 
     public func streamContainers(request: Runtime_V1_StreamContainersRequest, response: GRPCCore.RPCWriter<Runtime_V1_StreamContainersResponse>, context: ServerContext) async throws {
         throw CRIStatus.unimplemented("StreamContainers")
     }
 
-    public func containerStatus(request: Runtime_V1_ContainerStatusRequest, context: ServerContext) async throws -> Runtime_V1_ContainerStatusResponse {
-        throw CRIStatus.unimplemented("ContainerStatus")
-    }
 
     public func updateContainerResources(request: Runtime_V1_UpdateContainerResourcesRequest, context: ServerContext) async throws -> Runtime_V1_UpdateContainerResourcesResponse {
         throw CRIStatus.unimplemented("UpdateContainerResources")

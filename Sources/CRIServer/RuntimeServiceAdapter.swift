@@ -12,11 +12,13 @@ public struct RuntimeServiceAdapter: Runtime_V1_RuntimeService.SimpleServiceProt
 
     let node: NodeState
     let pods: PodSandboxes
+    let containers: Containers
     let logger: Logger
 
-    public init(node: NodeState, pods: PodSandboxes, logger: Logger) {
+    public init(node: NodeState, pods: PodSandboxes, containers: Containers, logger: Logger) {
         self.node = node
         self.pods = pods
+        self.containers = containers
         self.logger = logger
     }
 

@@ -12,6 +12,8 @@ public enum PodManagerError: Error, Equatable, Sendable, CustomStringConvertible
     case notFound(kind: String, id: String)
     /// The name is taken by another sandbox or container, which must be removed first.
     case alreadyExists(String)
+    /// The pod or container is not in a state that allows the call (starting a running container).
+    case wrongState(String)
 
     public var description: String {
         switch self {
@@ -20,6 +22,7 @@ public enum PodManagerError: Error, Equatable, Sendable, CustomStringConvertible
         case .system(let error): error.description
         case .notFound(let kind, let id): "\(kind) \"\(id)\" not found"
         case .alreadyExists(let message): message
+        case .wrongState(let message): message
         }
     }
 }

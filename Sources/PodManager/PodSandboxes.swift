@@ -6,6 +6,7 @@ import LinuxKit
 import PodNetwork
 import RuntimeEngine
 import SkiffConfig
+import SpecBuilder
 
 /// The pod sandboxes of this node: their records, namespaces and networks. The actor orders the
 /// bookkeeping; the slow parts (a helper process, CNI plugins) run off the pool with the pod marked
@@ -16,6 +17,7 @@ public actor PodSandboxes {
     let cniConfDir: String
     /// The `skiff` binary, for `sandbox-pin`.
     let skiff: String
+    let systemdCgroup: Bool
     private var pods: [String: PodSandboxRecord] = [:]
     private var busy: Set<String> = []
     private let warn: @Sendable (String) -> Void
@@ -25,6 +27,7 @@ public actor PodSandboxes {
         cni = CNIPlugins(binDirs: config.cni.binDirs, cacheDir: config.state + "/cni")
         cniConfDir = config.cni.confDir
         self.skiff = skiff
+        systemdCgroup = config.runtime.cgroupDriver == "systemd"
         self.warn = warn
     }
 
@@ -112,8 +115,29 @@ public actor PodSandboxes {
         pods.values.filter { $0.state != .creating }.sorted { $0.createdAt > $1.createdAt }
     }
 
-    static func require(_ id: String) throws(PodManagerError) {
+    static func require(_ id: String, field: String = "pod_sandbox_id") throws(PodManagerError) {
+        guard !id.isEmpty else { throw .invalidArgument(field: field, reason: "required") }
+    }
+
+    /// What a container of this pod joins and mounts; the pod must be ready.
+    public func sandboxInput(_ id: String) throws(PodManagerError) -> (SandboxInput, PodSandboxSpec) {
         guard !id.isEmpty else { throw .invalidArgument(field: "pod_sandbox_id", reason: "required") }
+        guard let record = pods[id] else { throw .notFound(kind: "pod sandbox", id: id) }
+        guard record.state == .ready else { throw .wrongState("pod sandbox \(id) is not ready") }
+        let namespaces = namespaces(record)
+        var input = SandboxInput()
+        input.id = record.id
+        input.name = record.spec.name
+        input.namespace = record.spec.namespace
+        input.uid = record.spec.uid
+        input.networkNamespace = namespaces.networkPath
+        input.ipcNamespace = namespaces.ipcPath
+        input.utsNamespace = namespaces.utsPath
+        input.cgroupParent = record.spec.cgroupParent
+        input.systemdCgroup = systemdCgroup
+        input.hostnameFile = store.volatileDirectory(id) + "/hostname"
+        input.resolvConfFile = store.volatileDirectory(id) + "/resolv.conf"
+        return (input, record.spec)
     }
 
     /// The full id for an unambiguous prefix, as crictl's short ids need.

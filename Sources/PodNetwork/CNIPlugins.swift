@@ -179,12 +179,19 @@ public struct CNIPlugins: Sendable {
             "CNI_IFNAME=\(a.ifName)", "CNI_ARGS=\(try a.cniArgs())", "CNI_PATH=\(binDirs.joined(separator: ":"))",
             "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
         ]
-        let outcome: ChildProcess.Result
-        do {
-            outcome = try ChildProcess.run(path, [], exactEnvironment: environment, stdin: Array(stdin), timeout: timeout)
-        } catch {
-            throw .plugin(type: type, command: command, code: 0, message: "\(error)")
+        var outcome: ChildProcess.Result?
+        // ETXTBSY: a plugin binary just installed may still be open for writing in a process that
+        // forked meanwhile; it passes, so the call is tried again (libcni does the same).
+        for attempt in 0..<5 where outcome == nil {
+            do {
+                outcome = try ChildProcess.run(path, [], exactEnvironment: environment, stdin: Array(stdin), timeout: timeout)
+            } catch let error as ChildProcess.SpawnError where error.errno == ETXTBSY && attempt < 4 {
+                usleep(50_000)
+            } catch {
+                throw .plugin(type: type, command: command, code: 0, message: "\(error)")
+            }
         }
+        guard let outcome else { throw .plugin(type: type, command: command, code: 0, message: "text file busy") }
         guard outcome.status == 0, !outcome.timedOut else {
             // The specification's error object on stdout, or failing that whatever it printed.
             let error = (try? JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8))) as? [String: Any]

@@ -50,11 +50,17 @@ struct Daemon {
                                         authFile: config.images.authFile.isEmpty ? nil : DockerAuthFile(path: config.images.authFile),
                                         timeouts: .init(connect: config.images.connectTimeout, read: config.images.readTimeout))
         let images = ImageManager(layout: layout, client: registries, parallelLayers: Int(config.images.parallelLayers))
+        let containers = Containers(
+            paths: .init(root: config.root + "/containers", state: config.state + "/containers", runtimeRoot: config.state + "/runtime",
+                         skiff: Self.companion("skiff"), monitor: Self.companion("skiff-monitor")),
+            pods: pods, images: images, layout: layout) { [logger] in logger.warning("\($0)") }
+        await containers.recover()
+        await images.setUsers { await containers.imageUsers() }
         let server = GRPCServer(
             transport: .http2NIOPosix(listeningSocketDescriptor: Int(fd), transportSecurity: .plaintext,
                                       config: transportConfig),
             services: [
-                RuntimeServiceAdapter(node: node, pods: pods, logger: logger),
+                RuntimeServiceAdapter(node: node, pods: pods, containers: containers, logger: logger),
                 ImageServiceAdapter(layout: layout, images: images, logger: logger),
             ]
         )

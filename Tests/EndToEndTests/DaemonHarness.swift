@@ -92,6 +92,11 @@ final class DaemonHarness: @unchecked Sendable {
             _ = waitpid(pid, nil, 0)
         }
         guard ownsDirectory else { return }
+        // Containers the daemon left: their monitors go when they do.
+        let skiff = Binaries.path("skiff"), runtimeRoot = state + "/runtime"
+        if let listed = try? runCommand(skiff, ["--root", runtimeRoot, "list", "-q"]) {
+            for id in listed.stdout.split(separator: "\n") { _ = try? runCommand(skiff, ["--root", runtimeRoot, "delete", "--force", String(id)]) }
+        }
         // Pods the daemon left (pinned namespaces are bind mounts) must not outlive the test.
         let mounts = ((try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? "").split(separator: "\n")
             .compactMap { $0.split(separator: " ").dropFirst(4).first.map(String.init) }.filter { $0.hasPrefix(dir + "/") }

@@ -14,7 +14,7 @@ struct RawBytesCoder: MessageSerializer, MessageDeserializer {
 /// (a method missing from the router would also be UNIMPLEMENTED, but without that message).
 @Suite struct ServedRPCTests {
     static let implemented: Set<String> = ["Version", "Status", "RuntimeConfig", "UpdateRuntimeConfig", "ImageFsInfo", "ListImages",
-                                           "ListPodSandbox"]
+                                           "ListPodSandbox", "ListContainers"]
     /// Served, and an empty request is refused for what it lacks, with this message.
     static let validated: [String: String] = [
         "PullImage": "invalid image.image: required", "ImageStatus": "invalid image.image: required",
@@ -22,6 +22,9 @@ struct RawBytesCoder: MessageSerializer, MessageDeserializer {
         "RunPodSandbox": "invalid metadata.name: 1 to 253 bytes without control characters",
         "StopPodSandbox": "invalid pod_sandbox_id: required", "RemovePodSandbox": "invalid pod_sandbox_id: required",
         "PodSandboxStatus": "invalid pod_sandbox_id: required",
+        "CreateContainer": "invalid config.metadata.name: 1 to 253 bytes, no '/' or control characters",
+        "StartContainer": "invalid container_id: required", "StopContainer": "invalid container_id: required",
+        "RemoveContainer": "invalid container_id: required", "ContainerStatus": "invalid container_id: required",
     ]
 
     @Test func allFortyOneRPCsAreServed() async throws {

@@ -28,7 +28,9 @@ struct MonitorTests {
             let rootfs = dir + "/bundle/rootfs"
             try FileManager.default.createDirectory(atPath: rootfs + "/bin", withIntermediateDirectories: true)
             try FileManager.default.createDirectory(atPath: dir + "/run", withIntermediateDirectories: true)
-            try FileManager.default.copyItem(atPath: "/bin/busybox", toPath: rootfs + "/bin/busybox")
+            // Copied by another process: a descriptor open for writing here could reach a concurrent
+            // fork of this process, and exec of the copy would then fail with ETXTBSY.
+            #expect(try ChildProcess.run("/bin/cp", ["/bin/busybox", rootfs + "/bin/busybox"]).status == 0)
             for applet in ["sh", "echo", "sleep", "head", "tr", "ls", "printf"] {
                 try FileManager.default.createSymbolicLink(atPath: rootfs + "/bin/" + applet, withDestinationPath: "busybox")
             }

@@ -1,0 +1,187 @@
+import CRIAPI
+import Foundation
+import GRPCCore
+import PodManager
+import SpecBuilder
+
+// Containers: protobuf in, Containers, protobuf out.
+extension RuntimeServiceAdapter {
+    public func createContainer(request: Runtime_V1_CreateContainerRequest, context: ServerContext) async throws -> Runtime_V1_CreateContainerResponse {
+        try await CRIStatus.serving("CreateContainer", logger: logger) {
+            let config = request.config
+            let create = Containers.Create(podID: request.podSandboxID, name: config.metadata.name, attempt: config.metadata.attempt,
+                                           image: config.image.image, logPath: config.logPath, container: try Self.input(config))
+            let id = try await containers.create(create)
+            return .with { $0.containerID = id }
+        }
+    }
+
+    public func startContainer(request: Runtime_V1_StartContainerRequest, context: ServerContext) async throws -> Runtime_V1_StartContainerResponse {
+        try await CRIStatus.serving("StartContainer", logger: logger) {
+            try await containers.start(request.containerID)
+            return Runtime_V1_StartContainerResponse()
+        }
+    }
+
+    public func stopContainer(request: Runtime_V1_StopContainerRequest, context: ServerContext) async throws -> Runtime_V1_StopContainerResponse {
+        try await CRIStatus.serving("StopContainer", logger: logger) {
+            try await containers.stop(request.containerID, timeout: request.timeout)
+            return Runtime_V1_StopContainerResponse()
+        }
+    }
+
+    public func removeContainer(request: Runtime_V1_RemoveContainerRequest, context: ServerContext) async throws -> Runtime_V1_RemoveContainerResponse {
+        try await CRIStatus.serving("RemoveContainer", logger: logger) {
+            try await containers.remove(request.containerID)
+            return Runtime_V1_RemoveContainerResponse()
+        }
+    }
+
+    public func containerStatus(request: Runtime_V1_ContainerStatusRequest, context: ServerContext) async throws -> Runtime_V1_ContainerStatusResponse {
+        try await CRIStatus.serving("ContainerStatus", logger: logger) {
+            let record = try await containers.status(request.containerID)
+            return .with { $0.status = Self.status(record) }
+        }
+    }
+
+    public func listContainers(request: Runtime_V1_ListContainersRequest, context: ServerContext) async throws -> Runtime_V1_ListContainersResponse {
+        try await CRIStatus.serving("ListContainers", logger: logger) {
+            let filter = request.hasFilter ? request.filter : nil
+            let records = await containers.list().filter { record in
+                guard let filter else { return true }
+                if !filter.id.isEmpty && !record.id.hasPrefix(filter.id) { return false }
+                if !filter.podSandboxID.isEmpty && !record.podID.hasPrefix(filter.podSandboxID) { return false }
+                if filter.hasState && Self.state(record.state) != filter.state.state { return false }
+                return filter.labelSelector.allSatisfy { record.labels[$0.key] == $0.value }
+            }
+            return .with { $0.containers = records.map(Self.summary) }
+        }
+    }
+
+    static func input(_ config: Runtime_V1_ContainerConfig) throws -> ContainerInput {
+        var c = ContainerInput()
+        c.command = config.command
+        c.args = config.args
+        c.workingDir = config.workingDir
+        // CRI carries env values as bytes; the OCI spec holds strings (JSON), so they go as UTF-8.
+        c.env = config.envs.map { (kv: Runtime_V1_KeyValue) -> (key: String, value: String) in (kv.key, String(decoding: kv.value, as: UTF8.self)) }
+        c.mounts = try config.mounts.map { mount in
+            let propagation: ContainerInput.Propagation = switch mount.propagation {
+            case .propagationPrivate: .private
+            case .propagationHostToContainer: .hostToContainer
+            case .propagationBidirectional: .bidirectional
+            case .UNRECOGNIZED(let n): throw PodManagerError.invalidArgument(field: "mounts.propagation", reason: "unknown value \(n)")
+            }
+            return .init(containerPath: mount.containerPath, hostPath: mount.hostPath, readonly: mount.readonly, propagation: propagation)
+        }
+        guard config.devices.isEmpty else {
+            throw PodManagerError.wrongState("devices in a container config are not supported yet")
+        }
+        c.labels = config.labels
+        c.annotations = config.annotations
+        c.stdin = config.stdin
+        c.tty = config.tty
+        let r = config.linux.resources
+        c.resources.cpuPeriod = r.cpuPeriod
+        c.resources.cpuQuota = r.cpuQuota
+        c.resources.cpuShares = r.cpuShares
+        c.resources.memoryLimit = r.memoryLimitInBytes
+        c.resources.memorySwapLimit = r.memorySwapLimitInBytes
+        c.resources.oomScoreAdj = r.oomScoreAdj
+        c.resources.cpusetCpus = r.cpusetCpus
+        c.resources.cpusetMems = r.cpusetMems
+        c.resources.unified = r.unified
+        let s = config.linux.securityContext
+        c.security.privileged = s.privileged
+        c.security.addCapabilities = s.capabilities.addCapabilities
+        c.security.dropCapabilities = s.capabilities.dropCapabilities
+        c.security.readonlyRootfs = s.readonlyRootfs
+        c.security.noNewPrivileges = s.noNewPrivs
+        c.security.runAsUser = s.hasRunAsUser ? s.runAsUser.value : nil
+        c.security.runAsGroup = s.hasRunAsGroup ? s.runAsGroup.value : nil
+        c.security.runAsUsername = s.runAsUsername
+        c.security.supplementalGroups = s.supplementalGroups
+        c.security.strictSupplementalGroups = s.supplementalGroupsPolicy == .strict
+        if !s.maskedPaths.isEmpty { c.security.maskedPaths = s.maskedPaths }
+        if !s.readonlyPaths.isEmpty { c.security.readonlyPaths = s.readonlyPaths }
+        switch s.namespaceOptions.pid {
+        case .container: c.security.pid = .container
+        case .node: c.security.pid = .node
+        case .pod: c.security.pid = .pod(path: "")
+        case .target: c.security.pid = .target(path: s.namespaceOptions.targetID)
+        case .UNRECOGNIZED(let n): throw PodManagerError.invalidArgument(field: "namespace_options.pid", reason: "unknown value \(n)")
+        }
+        if s.hasSeccomp {
+            switch s.seccomp.profileType {
+            case .unconfined: c.security.seccomp = .unconfined
+            case .runtimeDefault: c.security.seccomp = .runtimeDefault
+            case .localhost: c.security.seccomp = .localhost(s.seccomp.localhostRef)
+            case .UNRECOGNIZED(let n): throw PodManagerError.invalidArgument(field: "seccomp.profile_type", reason: "unknown value \(n)")
+            }
+        }
+        if s.hasApparmor, s.apparmor.profileType == .localhost { c.security.apparmorProfile = s.apparmor.localhostRef }
+        return c
+    }
+
+    static func state(_ state: CRIContainer.State) -> Runtime_V1_ContainerState {
+        switch state {
+        case .creating, .created: .containerCreated
+        case .running: .containerRunning
+        case .exited: .containerExited
+        }
+    }
+
+    static func metadata(_ record: CRIContainer) -> Runtime_V1_ContainerMetadata {
+        .with { $0.name = record.name; $0.attempt = record.attempt }
+    }
+
+    static func summary(_ record: CRIContainer) -> Runtime_V1_Container {
+        .with {
+            $0.id = record.id
+            $0.podSandboxID = record.podID
+            $0.metadata = metadata(record)
+            $0.image = .with { $0.image = record.image }
+            $0.imageRef = record.imageID
+            $0.imageID = record.imageID
+            $0.state = state(record.state)
+            $0.createdAt = record.createdAt
+            $0.labels = record.labels
+            $0.annotations = record.annotations
+        }
+    }
+
+    static func status(_ record: CRIContainer) -> Runtime_V1_ContainerStatus {
+        .with { s in
+            s.id = record.id
+            s.metadata = metadata(record)
+            s.state = state(record.state)
+            s.createdAt = record.createdAt
+            s.startedAt = record.startedAt
+            s.finishedAt = record.finishedAt
+            s.exitCode = record.exitCode
+            s.image = .with { $0.image = record.image }
+            s.imageRef = record.imageID
+            s.imageID = record.imageID
+            s.reason = record.reason
+            s.labels = record.labels
+            s.annotations = record.annotations
+            s.logPath = record.logPath
+            s.mounts = record.mounts.map { m in
+                .with {
+                    $0.containerPath = m.containerPath
+                    $0.hostPath = m.hostPath
+                    $0.readonly = m.readonly
+                    $0.propagation = m.propagation == "bidirectional" ? .propagationBidirectional
+                        : m.propagation == "hostToContainer" ? .propagationHostToContainer : .propagationPrivate
+                }
+            }
+            s.user = .with { user in
+                user.linux = .with {
+                    $0.uid = Int64(record.uid)
+                    $0.gid = Int64(record.gid)
+                    $0.supplementalGroups = record.supplementalGroups.map(Int64.init)
+                }
+            }
+        }
+    }
+}

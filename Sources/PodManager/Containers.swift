@@ -1,0 +1,299 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import ImageStore
+import JSONCoding
+import LinuxKit
+import OCI
+import SpecBuilder
+
+/// The containers of this node's pods. Each runs under its own `skiff-monitor` (ContainerMonitor),
+/// so it outlives skiffd; this actor keeps the records and asks the runtime (`skiff`) for the rest.
+/// An exit is read from the monitor's record whenever a container is looked at.
+public actor Containers {
+    public struct Paths: Sendable {
+        public var root: String       // <root>/containers
+        public var state: String      // <state>/containers
+        public var runtimeRoot: String
+        public var skiff: String
+        public var monitor: String
+        public init(root: String, state: String, runtimeRoot: String, skiff: String, monitor: String) {
+            self.root = root
+            self.state = state
+            self.runtimeRoot = runtimeRoot
+            self.skiff = skiff
+            self.monitor = monitor
+        }
+    }
+
+    /// CreateContainer's request, in Skiff's terms.
+    public struct Create: Sendable {
+        public var podID: String
+        public var name: String
+        public var attempt: UInt32
+        public var image: String
+        public var logPath: String
+        public var container: ContainerInput
+        public init(podID: String, name: String, attempt: UInt32, image: String, logPath: String, container: ContainerInput) {
+            self.podID = podID
+            self.name = name
+            self.attempt = attempt
+            self.image = image
+            self.logPath = logPath
+            self.container = container
+        }
+    }
+
+    let paths: Paths
+    let pods: PodSandboxes
+    let images: ImageManager
+    let layout: ImageStoreLayout
+    private var containers: [String: CRIContainer] = [:]
+    private var busy: Set<String> = []
+    private let warn: @Sendable (String) -> Void
+
+    public init(paths: Paths, pods: PodSandboxes, images: ImageManager, layout: ImageStoreLayout, warn: @escaping @Sendable (String) -> Void) {
+        self.paths = paths
+        self.pods = pods
+        self.images = images
+        self.layout = layout
+        self.warn = warn
+    }
+
+    var monitor: ContainerMonitor { ContainerMonitor(monitorPath: paths.monitor, runtimePath: paths.skiff, runtimeRoot: paths.runtimeRoot) }
+    func recordPath(_ id: String) -> String { paths.root + "/" + id + "/container.json" }
+    func volatile(_ id: String) -> String { paths.state + "/" + id }
+
+    /// Loads the records; a create that never finished is rolled back, exits that happened while
+    /// skiffd was away are read from the monitors' records.
+    public func recover() async {
+        for id in FileSystem.directoryEntries(paths.root).sorted() {
+            guard let bytes = try? AtomicFile.read(recordPath(id)), var record = try? JSONDecoding.decode(CRIContainer.self, from: bytes) else {
+                warn("cannot read the container record of \(id)")
+                continue
+            }
+            if record.state == .creating {
+                await discard(record)
+                continue
+            }
+            refresh(&record)
+            containers[id] = record
+        }
+    }
+
+    public func create(_ request: Create) async throws -> String {
+        guard !request.name.isEmpty, request.name.utf8.count <= 253, !request.name.contains("/"), PodSandboxValidation.plain(request.name) else {
+            throw PodManagerError.invalidArgument(field: "config.metadata.name", reason: "1 to 253 bytes, no '/' or control characters")
+        }
+        guard request.logPath.isEmpty || (!request.logPath.hasPrefix("/") && !request.logPath.split(separator: "/").contains("..")
+                                          && PodSandboxValidation.plain(request.logPath)) else {
+            throw PodManagerError.invalidArgument(field: "config.log_path", reason: "must be relative to the pod's log directory, without '..'")
+        }
+        switch request.container.security.pid {
+        case .container, .node: break
+        case .pod, .target:
+            // POD needs a process holding the pod's pid namespace, TARGET another container's.
+            throw PodManagerError.wrongState("a pid namespace shared with the pod or another container is not supported yet; use CONTAINER or NODE")
+        }
+        let (sandbox, podSpec) = try await pods.sandboxInput(request.podID)
+        let key = request.podID + "/" + request.name + "/" + String(request.attempt)
+        if let existing = containers.values.first(where: { $0.reservedName == key }) {
+            throw PodManagerError.alreadyExists("the container name \"\(request.name)\" (attempt \(request.attempt)) is reserved for \(existing.id)")
+        }
+        guard let image = await images.status(request.image) else {
+            throw PodManagerError.notFound(kind: "image", id: request.image)
+        }
+        let id = PodSandboxes.newID()
+        var record = CRIContainer(id: id, podID: request.podID, name: request.name, attempt: request.attempt, image: request.image,
+                                  imageID: image.id, labels: request.container.labels, annotations: request.container.annotations,
+                                  logPath: request.logPath.isEmpty || podSpec.logDirectory.isEmpty ? "" : podSpec.logDirectory + "/" + request.logPath,
+                                  mounts: request.container.mounts.map {
+                                      ContainerMountRecord(containerPath: $0.containerPath, hostPath: $0.hostPath, readonly: $0.readonly, propagation: $0.propagation.rawValue)
+                                  },
+                                  state: .creating, createdAt: WallClock.nanoseconds())
+        containers[id] = record
+        busy.insert(id)
+        defer { busy.remove(id) }
+        do {
+            try save(record)
+            var input = request.container
+            input.id = id
+            input.name = request.name
+            let prepared = try await prepare(record, input: input, image: image, sandbox: sandbox)
+            record.pid = prepared.started.pid
+            record.monitorPID = prepared.started.monitorPID
+            record.uid = prepared.spec.process?.user.uid ?? 0
+            record.gid = prepared.spec.process?.user.gid ?? 0
+            record.supplementalGroups = prepared.spec.process?.user.additionalGids ?? []
+            record.stopSignal = prepared.stopSignal
+            record.state = .created
+            try save(record)
+            containers[id] = record
+            return id
+        } catch {
+            await discard(record)
+            containers[id] = nil
+            throw error
+        }
+    }
+
+    /// Rootfs, spec, bundle, then the runtime's create under a monitor: off the pool.
+    private func prepare(_ record: CRIContainer, input: ContainerInput, image: ImageRecord, sandbox: SandboxInput) async throws
+        -> (spec: RuntimeSpec, started: ContainerMonitor.Started, stopSignal: String) {
+        let (paths, layout, monitor) = (self.paths, self.layout, self.monitor)
+        let directory = paths.root + "/" + record.id
+        let volatile = self.volatile(record.id)
+        return try await OffPool.run {
+            let config = try JSONDecoding.decode(ImageConfiguration.self, from: ContentStore(root: layout.content).read(image.config.digest))
+            var imageInput = ImageInput()
+            imageInput.reference = record.image
+            imageInput.entrypoint = config.config?.entrypoint ?? []
+            imageInput.cmd = config.config?.cmd ?? []
+            imageInput.env = config.config?.env ?? []
+            imageInput.workingDir = config.config?.workingDir ?? ""
+            imageInput.user = config.config?.user ?? ""
+            let rootfs = ContainerRootfs(directory: directory)
+            let snapshots = Snapshots(root: layout.snapshots)
+            try rootfs.mount(layers: image.chainIDs.map { snapshots.path(of: $0) })
+            let users = UserDatabase(passwd: rootfs.read("/etc/passwd"), group: rootfs.read("/etc/group"))
+            let spec: RuntimeSpec
+            do { spec = try SpecBuilder(users: users).build(input, image: imageInput, sandbox: sandbox, rootfs: rootfs.rootfs) } catch {
+                throw PodManagerError.invalidArgument(field: "config", reason: (error as? SpecError)?.description ?? "\(error)")
+            }
+            try AtomicFile.write(JSONEncoding.encode(spec, pretty: true), to: directory + "/config.json", mode: 0o600)
+            try FileSystem.makeDirectories(volatile, mode: 0o700)
+            if !record.logPath.isEmpty {
+                try FileSystem.makeDirectories(String(record.logPath[..<record.logPath.lastIndex(of: "/")!]), mode: 0o755)
+            }
+            let started = try monitor.create(.init(id: record.id, bundle: directory, directory: volatile, logPath: record.logPath.isEmpty ? "/dev/null" : record.logPath,
+                                                   stdin: input.stdin, terminal: input.tty))
+            return (spec, started, config.config?.stopSignal ?? "SIGTERM")
+        }
+    }
+
+    public func start(_ id: String) async throws {
+        try PodSandboxes.require(id, field: "container_id")
+        try await exclusive(id) {
+            var record = try lookup(id)
+            guard record.state == .created else {
+                throw PodManagerError.wrongState("container \(id) is \(record.state.rawValue), not created")
+            }
+            try await runtime(["start", id])
+            record.startedAt = WallClock.nanoseconds()
+            record.state = .running
+            refresh(&record)
+            try save(record)
+            containers[id] = record
+        }
+    }
+
+    /// The image's stop signal, then SIGKILL when `timeout` seconds have passed. Stopping a stopped
+    /// or unknown container succeeds.
+    public func stop(_ id: String, timeout: Int64) async throws {
+        try PodSandboxes.require(id, field: "container_id")
+        try await exclusive(id) {
+            guard var record = containers[id] else { return }
+            refresh(&record)
+            if record.state == .running || record.state == .created {
+                if timeout > 0 {
+                    try? await runtime(["kill", id, record.stopSignal])
+                    await waitForExit(&record, seconds: Double(timeout))
+                }
+                if record.state != .exited {
+                    try? await runtime(["kill", "--all", id, "SIGKILL"])
+                    await waitForExit(&record, seconds: 10)
+                }
+            }
+            try save(record)
+            containers[id] = record
+        }
+    }
+
+    public func remove(_ id: String) async throws {
+        try PodSandboxes.require(id, field: "container_id")
+        try await stop(id, timeout: 0)
+        try await exclusive(id) {
+            guard let record = containers[id] else { return }
+            await discard(record)
+            containers[id] = nil
+        }
+    }
+
+    public func status(_ id: String) throws -> CRIContainer {
+        try PodSandboxes.require(id, field: "container_id")
+        var record = try lookup(id)
+        refresh(&record)
+        containers[record.id] = record
+        return record
+    }
+
+    public func list() -> [CRIContainer] {
+        for id in containers.keys { if var record = containers[id] { refresh(&record); containers[id] = record } }
+        return containers.values.filter { $0.state != .creating }.sorted { $0.createdAt > $1.createdAt }
+    }
+
+    /// Image id → the containers using it, for the image store's collection.
+    public func imageUsers() -> [String: [String]] {
+        Dictionary(grouping: containers.values, by: \.imageID).mapValues { $0.map(\.id) }
+    }
+
+    /// The ids of a pod's containers, for StopPodSandbox and RemovePodSandbox.
+    public func ids(inPod podID: String) -> [String] { containers.values.filter { $0.podID == podID }.map(\.id) }
+
+    private func lookup(_ id: String) throws -> CRIContainer {
+        if let record = containers[id] { return record }
+        let matches = containers.values.filter { $0.id.hasPrefix(id) && $0.state != .creating }
+        guard matches.count == 1 else { throw PodManagerError.notFound(kind: "container", id: id) }
+        return matches[0]
+    }
+
+    /// An exit the monitor recorded becomes the record's.
+    private func refresh(_ record: inout CRIContainer) {
+        guard record.state == .running || record.state == .created, let exit = ContainerMonitor.exit(directory: volatile(record.id)) else { return }
+        record.state = .exited
+        record.finishedAt = exit.exitedAt
+        record.exitCode = exit.exitCode
+        record.reason = exit.exitCode == 0 ? "Completed" : "Error"
+        try? save(record)
+    }
+
+    private func waitForExit(_ record: inout CRIContainer, seconds: Double) async {
+        let deadline = WallClock.monotonicMilliseconds() + Int64(seconds * 1000)
+        while record.state != .exited && WallClock.monotonicMilliseconds() < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+            refresh(&record)
+        }
+    }
+
+    private func exclusive(_ id: String, _ body: () async throws -> Void) async throws {
+        while busy.contains(id) { try await Task.sleep(for: .milliseconds(20)) }
+        busy.insert(id)
+        defer { busy.remove(id) }
+        try await body()
+    }
+
+    private func runtime(_ args: [String]) async throws {
+        let (skiff, root) = (paths.skiff, paths.runtimeRoot)
+        let outcome = try await OffPool.run { try ChildProcess.run(skiff, ["--root", root] + args, timeout: 60) }
+        guard outcome.status == 0 else {
+            throw PodManagerError.runtimeFailed(operation: args.first ?? "", message: outcome.stderr.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+    }
+
+    /// Everything a container had: the runtime's state, the rootfs, the directories, the record.
+    private func discard(_ record: CRIContainer) async {
+        _ = try? await runtime(["delete", "--force", record.id])
+        do {
+            try ContainerRootfs(directory: paths.root + "/" + record.id).remove()
+            try FileSystem.removeTree(volatile(record.id))
+        } catch {
+            warn("removing container \(record.id): \(error)")
+        }
+    }
+
+    private func save(_ record: CRIContainer) throws {
+        try FileSystem.makeDirectories(paths.root + "/" + record.id, mode: 0o700)
+        try AtomicFile.write(JSONEncoding.encode(record, pretty: true), to: recordPath(record.id), mode: 0o600)
+    }
+}

@@ -1,0 +1,173 @@
+import CRIAPI
+import CRIClient
+import Foundation
+import GRPCCore
+import ImageFixtures
+import Testing
+
+/// Containers through CRI against a real skiffd: an image from the test registry, the skiff
+/// runtime under a monitor, CRI log lines, exits, kill -9 of the daemon, and what remove leaves.
+@Suite(.enabled(if: getuid() == 0, "needs root for containers"), .serialized)
+struct ContainerTests {
+    final class Node: @unchecked Sendable {
+        var daemon: DaemonHarness!
+        var registry: TestRegistry!
+        var pod = ""
+        var logs: String { daemon.dir + "/logs" }
+        var image: String { registry.host + "/busybox:latest" }
+
+        init() async throws {
+            registry = try await TestRegistry.start()
+            // Pods on the node's network: no CNI, and the daemon reaches the registry on loopback.
+            daemon = try await DaemonHarness()
+            let image = self.image
+            _ = try await daemon.withClient { try await $0.image.pullImage(.with { $0.image.image = image }, options: $0.options) }
+            let logs = self.logs
+            pod = try await daemon.withClient {
+                try await $0.runtime.runPodSandbox(.with {
+                    $0.config = .with {
+                        $0.metadata = .with { $0.name = "box"; $0.namespace = "default"; $0.uid = "uid-box" }
+                        $0.logDirectory = logs
+                        $0.linux.securityContext.namespaceOptions = .with { $0.network = .node; $0.pid = .container }
+                    }
+                }, options: $0.options).podSandboxID
+            }
+        }
+
+        func restart() async throws {
+            await daemon.stop(signal: SIGKILL)
+            daemon = try await DaemonHarness(restarting: daemon)
+        }
+
+        deinit {
+            daemon = nil
+            registry?.stop()
+        }
+
+        func create(_ name: String, _ script: String) async throws -> String {
+            let (pod, image) = (self.pod, self.image)
+            return try await daemon.withClient {
+                try await $0.runtime.createContainer(.with {
+                    $0.podSandboxID = pod
+                    $0.config = .with {
+                        $0.metadata = .with { $0.name = name }
+                        $0.image = .with { $0.image = image }
+                        $0.command = ["/bin/sh", "-c", script]
+                        $0.logPath = name + "/0.log"
+                        $0.linux.securityContext.namespaceOptions = .with { $0.pid = .container }
+                    }
+                }, options: $0.options).containerID
+            }
+        }
+
+        func status(_ id: String) async throws -> Runtime_V1_ContainerStatus {
+            try await daemon.withClient { try await $0.runtime.containerStatus(.with { $0.containerID = id }, options: $0.options).status }
+        }
+
+        func waitFor(_ id: String, _ state: Runtime_V1_ContainerState) async throws -> Runtime_V1_ContainerStatus {
+            for _ in 0..<200 {
+                let status = try await status(id)
+                if status.state == state { return status }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            return try await status(id)
+        }
+
+        func call(_ body: @escaping @Sendable (CRIClient) async throws -> Void) async -> RPCError.Code? {
+            do { try await daemon.withClient { try await body($0) }; return nil } catch let error as RPCError { return error.code } catch { return .unknown }
+        }
+    }
+
+    @Test func aContainerRunsLogsExitsAndLeavesNothingWhenRemoved() async throws {
+        let node = try await Node()
+        let id = try await node.create("app", "echo hello; echo oops >&2; exec sleep 30")
+        #expect(try await node.status(id).state == .containerCreated)
+        _ = try await node.daemon.withClient { try await $0.runtime.startContainer(.with { $0.containerID = id }, options: $0.options) }
+        let running = try await node.status(id)
+        #expect(running.state == .containerRunning && running.startedAt > 0 && running.imageRef.hasPrefix("sha256:"))
+        #expect(running.logPath == node.logs + "/app/0.log" && running.user.linux.uid == 0)
+        var log = ""
+        for _ in 0..<100 where !log.contains("stderr F oops") {
+            try await Task.sleep(for: .milliseconds(50))
+            log = (try? String(contentsOfFile: running.logPath, encoding: .utf8)) ?? ""
+        }
+        #expect(log.contains(" stdout F hello\n") && log.contains(" stderr F oops\n"), "\(log)")
+        #expect(await node.call { _ = try await $0.runtime.startContainer(.with { $0.containerID = id }, options: $0.options) } == .failedPrecondition)
+
+        // kill -9 of skiffd: the container keeps running, and the new daemon knows it.
+        try await node.restart()
+        #expect(try await node.status(id).state == .containerRunning)
+        let items = try await node.daemon.withClient { try await $0.runtime.listContainers(.with { $0.filter = .with { $0.podSandboxID = node.pod } }, options: $0.options).containers }
+        #expect(items.map(\.id) == [id])
+
+        // sh as pid 1 ignores SIGTERM: the stop ends with SIGKILL after the timeout.
+        _ = try await node.daemon.withClient { try await $0.runtime.stopContainer(.with { $0.containerID = id; $0.timeout = 1 }, options: $0.options) }
+        let stopped = try await node.status(id)
+        #expect(stopped.state == .containerExited && stopped.exitCode == 137 && stopped.reason == "Error" && stopped.finishedAt >= stopped.startedAt)
+        _ = try await node.daemon.withClient { try await $0.runtime.stopContainer(.with { $0.containerID = id }, options: $0.options) }
+
+        for _ in 0..<2 {
+            _ = try await node.daemon.withClient { try await $0.runtime.removeContainer(.with { $0.containerID = id }, options: $0.options) }
+        }
+        #expect(await node.call { _ = try await $0.runtime.containerStatus(.with { $0.containerID = id }, options: $0.options) } == .notFound)
+        let mounts = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+        #expect(!mounts.contains(id), "the container's rootfs is still mounted")
+        #expect(!FileManager.default.fileExists(atPath: node.daemon.root + "/containers/" + id))
+        #expect(!FileManager.default.fileExists(atPath: node.daemon.state + "/containers/" + id))
+    }
+
+    @Test func exitsAreReportedEvenWhenTheDaemonWasAway() async throws {
+        let node = try await Node()
+        let done = try await node.create("done", "true")
+        let failed = try await node.create("failed", "exit 3")
+        let later = try await node.create("later", "sleep 1; exit 7")
+        for id in [done, failed, later] {
+            _ = try await node.daemon.withClient { try await $0.runtime.startContainer(.with { $0.containerID = id }, options: $0.options) }
+        }
+        let completed = try await node.waitFor(done, .containerExited)
+        #expect(completed.exitCode == 0 && completed.reason == "Completed")
+        let error = try await node.waitFor(failed, .containerExited)
+        #expect(error.exitCode == 3 && error.reason == "Error")
+        // The daemon is gone while "later" ends; its monitor records the exit for the next one.
+        await node.daemon.stop(signal: SIGKILL)
+        try await Task.sleep(for: .milliseconds(1500))
+        try await node.restart()
+        let recovered = try await node.waitFor(later, .containerExited)
+        #expect(recovered.exitCode == 7)
+    }
+
+    @Test func badRequestsGetTheirCodes() async throws {
+        let node = try await Node()
+        let (pod, image) = (node.pod, node.image)
+        func create(_ edit: @escaping @Sendable (inout Runtime_V1_CreateContainerRequest) -> Void) async -> RPCError.Code? {
+            await node.call { cri in
+                var request = Runtime_V1_CreateContainerRequest.with {
+                    $0.podSandboxID = pod
+                    $0.config = .with {
+                        $0.metadata = .with { $0.name = "x" }
+                        $0.image = .with { $0.image = image }
+                        $0.command = ["/bin/true"]
+                        $0.linux.securityContext.namespaceOptions = .with { $0.pid = .container }
+                    }
+                }
+                edit(&request)
+                _ = try await cri.runtime.createContainer(request, options: cri.options)
+            }
+        }
+        #expect(await create { $0.podSandboxID = "nosuchpod" } == .notFound)
+        #expect(await create { $0.config.image.image = "nosuch/image:1" } == .notFound)
+        #expect(await create { $0.config.metadata.name = "" } == .invalidArgument)
+        #expect(await create { $0.config.logPath = "../../etc/evil.log" } == .invalidArgument)
+        #expect(await create { $0.config.workingDir = "relative" } == .invalidArgument)
+        #expect(await create { $0.config.mounts = [.with { $0.containerPath = "/x"; $0.hostPath = "relative" }] } == .invalidArgument)
+        #expect(await create { _ in } == nil)
+        #expect(await create { _ in } == .alreadyExists)
+        #expect(await node.call { _ = try await $0.runtime.stopContainer(.with { $0.containerID = "nosuch" }, options: $0.options) } == nil)
+        #expect(await node.call { _ = try await $0.runtime.removeContainer(.with { $0.containerID = "nosuch" }, options: $0.options) } == nil)
+        #expect(await node.call { _ = try await $0.runtime.startContainer(.with { $0.containerID = "nosuch" }, options: $0.options) } == .notFound)
+        // Nothing of the refused creates is left.
+        let left = try await node.daemon.withClient { try await $0.runtime.listContainers(.init(), options: $0.options).containers }
+        #expect(left.map(\.metadata.name) == ["x"])
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: node.daemon.root + "/containers")) ?? []).count == 1)
+    }
+}
