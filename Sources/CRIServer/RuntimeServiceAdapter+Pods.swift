@@ -15,6 +15,7 @@ extension RuntimeServiceAdapter {
 
     public func stopPodSandbox(request: Runtime_V1_StopPodSandboxRequest, context: ServerContext) async throws -> Runtime_V1_StopPodSandboxResponse {
         try await CRIStatus.serving("StopPodSandbox", logger: logger) {
+            try await containers.stopAll(inPod: request.podSandboxID)
             try await pods.stop(request.podSandboxID)
             return Runtime_V1_StopPodSandboxResponse()
         }
@@ -22,6 +23,7 @@ extension RuntimeServiceAdapter {
 
     public func removePodSandbox(request: Runtime_V1_RemovePodSandboxRequest, context: ServerContext) async throws -> Runtime_V1_RemovePodSandboxResponse {
         try await CRIStatus.serving("RemovePodSandbox", logger: logger) {
+            try await containers.removeAll(inPod: request.podSandboxID)
             try await pods.remove(request.podSandboxID)
             return Runtime_V1_RemovePodSandboxResponse()
         }

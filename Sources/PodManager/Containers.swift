@@ -238,8 +238,15 @@ public actor Containers {
         Dictionary(grouping: containers.values, by: \.imageID).mapValues { $0.map(\.id) }
     }
 
-    /// The ids of a pod's containers, for StopPodSandbox and RemovePodSandbox.
-    public func ids(inPod podID: String) -> [String] { containers.values.filter { $0.podID == podID }.map(\.id) }
+    /// StopPodSandbox's first step: every container of the pod is killed (CRI: forcibly).
+    public func stopAll(inPod podID: String) async throws {
+        for id in containers.values.filter({ $0.podID == podID }).map(\.id) { try await stop(id, timeout: 0) }
+    }
+
+    /// RemovePodSandbox's first step: every container of the pod goes.
+    public func removeAll(inPod podID: String) async throws {
+        for id in containers.values.filter({ $0.podID == podID }).map(\.id) { try await remove(id) }
+    }
 
     private func lookup(_ id: String) throws -> CRIContainer {
         if let record = containers[id] { return record }

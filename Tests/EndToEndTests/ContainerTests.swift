@@ -136,6 +136,19 @@ struct ContainerTests {
         #expect(recovered.exitCode == 7)
     }
 
+    @Test func stoppingAndRemovingThePodTakesItsContainers() async throws {
+        let node = try await Node()
+        let id = try await node.create("sleeper", "exec sleep 60")
+        _ = try await node.daemon.withClient { try await $0.runtime.startContainer(.with { $0.containerID = id }, options: $0.options) }
+        let pod = node.pod
+        _ = try await node.daemon.withClient { try await $0.runtime.stopPodSandbox(.with { $0.podSandboxID = pod }, options: $0.options) }
+        let stopped = try await node.status(id)
+        #expect(stopped.state == .containerExited && stopped.exitCode == 137)
+        _ = try await node.daemon.withClient { try await $0.runtime.removePodSandbox(.with { $0.podSandboxID = pod }, options: $0.options) }
+        #expect(await node.call { _ = try await $0.runtime.containerStatus(.with { $0.containerID = id }, options: $0.options) } == .notFound)
+        #expect(!((try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? "").contains(id))
+    }
+
     @Test func badRequestsGetTheirCodes() async throws {
         let node = try await Node()
         let (pod, image) = (node.pod, node.image)
