@@ -34,4 +34,6 @@ void cs_before_pivot(const cs_plan *plan);
 void cs_fd_path(char *buf, int fd);
 /// Copies at most n-1 bytes; returns 0, or -1 if it did not fit.
 int cs_copy(char *dst, const char *src, int n);
+/// Writes a sysctl by its dotted key, in the calling process's namespaces.
+int cs_write_sysctl(const char *key, const char *value);
 #endif

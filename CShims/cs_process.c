@@ -29,18 +29,21 @@ static int write_file(const char *path, const char *value) {
     return 0;
 }
 
+int cs_write_sysctl(const char *key, const char *value) {
+    // "net.ipv4.ip_forward" → "/proc/sys/net/ipv4/ip_forward"; the key was validated in Swift.
+    char path[CS_PATH_MAX] = "/proc/sys/";
+    if (cs_copy(path + 10, key, CS_PATH_MAX - 10) != 0) { errno = ENAMETOOLONG; return -1; }
+    for (char *p = path + 10; *p; p++) if (*p == '.') *p = '/';
+    return write_file(path, value);
+}
+
 void cs_apply_limits(const cs_plan *plan) {
     if (plan->hostname && sethostname(plan->hostname, strlen(plan->hostname)) != 0)
         cs_fail(CS_STAGE_HOSTNAME, errno, -1);
     if (plan->domainname && setdomainname(plan->domainname, strlen(plan->domainname)) != 0)
         cs_fail(CS_STAGE_DOMAINNAME, errno, -1);
-    for (int i = 0; i < plan->sysctl_count; i++) {
-        // "net.ipv4.ip_forward" → "/proc/sys/net/ipv4/ip_forward"; the key was validated in Swift.
-        char path[CS_PATH_MAX] = "/proc/sys/";
-        if (cs_copy(path + 10, plan->sysctl_keys[i], CS_PATH_MAX - 10) != 0) cs_fail(CS_STAGE_SYSCTL, ENAMETOOLONG, i);
-        for (char *p = path + 10; *p; p++) if (*p == '.') *p = '/';
-        if (write_file(path, plan->sysctl_values[i]) != 0) cs_fail(CS_STAGE_SYSCTL, errno, i);
-    }
+    for (int i = 0; i < plan->sysctl_count; i++)
+        if (cs_write_sysctl(plan->sysctl_keys[i], plan->sysctl_values[i]) != 0) cs_fail(CS_STAGE_SYSCTL, errno, i);
     for (int i = 0; i < plan->rlimit_count; i++) {
         struct rlimit rl = { (rlim_t)plan->rlimits[i].soft, (rlim_t)plan->rlimits[i].hard };
         if (setrlimit(plan->rlimits[i].resource, &rl) != 0) cs_fail(CS_STAGE_RLIMIT, errno, i);

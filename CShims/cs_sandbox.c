@@ -39,20 +39,6 @@ static int loopback_up(void) {
     return rc;
 }
 
-static int write_sysctl(const char *key, const char *value) {
-    char path[CS_PATH_MAX] = "/proc/sys/";
-    if (cs_copy(path + 10, key, CS_PATH_MAX - 10) != 0) { errno = ENAMETOOLONG; return -1; }
-    for (char *c = path + 10; *c; c++) if (*c == '.') *c = '/';
-    int fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (fd < 0) return -1;
-    size_t n = strlen(value);
-    ssize_t w = write(fd, value, n);
-    int saved = errno;
-    close(fd);
-    errno = saved;
-    return w == (ssize_t)n ? 0 : -1;
-}
-
 /// The file stays as the mount point; a second pin of the same directory finds it and fails.
 static int pin(const char *dir, const char *name) {
     char target[CS_PATH_MAX], source[64];
@@ -77,7 +63,7 @@ int cs_pin_namespaces(int flags, const char *dir, const char *hostname, const ch
     if ((flags & CLONE_NEWUTS) && hostname && sethostname(hostname, strlen(hostname)) != 0)
         return fail_at(step, "sethostname");
     for (int i = 0; i < count; i++)
-        if (write_sysctl(keys[i], values[i]) != 0) return fail_at(step, keys[i]);
+        if (cs_write_sysctl(keys[i], values[i]) != 0) return fail_at(step, keys[i]);
     if ((flags & CLONE_NEWNET) && pin(dir, "net") != 0) return fail_at(step, "pinning net");
     if ((flags & CLONE_NEWIPC) && pin(dir, "ipc") != 0) return fail_at(step, "pinning ipc");
     if ((flags & CLONE_NEWUTS) && pin(dir, "uts") != 0) return fail_at(step, "pinning uts");
