@@ -58,6 +58,13 @@ extension RuntimeServiceAdapter {
         }
     }
 
+    public func reopenContainerLog(request: Runtime_V1_ReopenContainerLogRequest, context: ServerContext) async throws -> Runtime_V1_ReopenContainerLogResponse {
+        try await CRIStatus.serving("ReopenContainerLog", logger: logger) {
+            try await containers.reopenLog(request.containerID)
+            return Runtime_V1_ReopenContainerLogResponse()
+        }
+    }
+
     static func input(_ config: Runtime_V1_ContainerConfig) throws -> ContainerInput {
         var c = ContainerInput()
         c.command = config.command

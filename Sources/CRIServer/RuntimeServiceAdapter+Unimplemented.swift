@@ -27,9 +27,6 @@ extension RuntimeServiceAdapter {
         throw CRIStatus.unimplemented("UpdateContainerResources")
     }
 
-    public func reopenContainerLog(request: Runtime_V1_ReopenContainerLogRequest, context: ServerContext) async throws -> Runtime_V1_ReopenContainerLogResponse {
-        throw CRIStatus.unimplemented("ReopenContainerLog")
-    }
 
     public func execSync(request: Runtime_V1_ExecSyncRequest, context: ServerContext) async throws -> Runtime_V1_ExecSyncResponse {
         throw CRIStatus.unimplemented("ExecSync")

@@ -220,6 +220,24 @@ public actor Containers {
         }
     }
 
+    /// ReopenContainerLog: after the kubelet renamed the log for rotation, the monitor opens the
+    /// path again (SIGHUP); the call returns once the new file exists.
+    public func reopenLog(_ id: String) async throws {
+        try PodSandboxes.require(id, field: "container_id")
+        var record = try lookup(id)
+        refresh(&record)
+        guard record.state == .running else { throw PodManagerError.wrongState("container \(id) is not running") }
+        guard !record.logPath.isEmpty else { return }
+        guard record.monitorPID > 0, ContainerMonitor.monitorPID(directory: volatile(record.id)) == record.monitorPID,
+              kill(record.monitorPID, SIGHUP) == 0 else {
+            throw PodManagerError.wrongState("the monitor of container \(id) is gone")
+        }
+        for _ in 0..<100 where !FileSystem.exists(record.logPath) { try await Task.sleep(for: .milliseconds(10)) }
+        guard FileSystem.exists(record.logPath) else {
+            throw PodManagerError.runtimeFailed(operation: "reopen log", message: "\(record.logPath) was not opened again")
+        }
+    }
+
     public func status(_ id: String) throws -> CRIContainer {
         try PodSandboxes.require(id, field: "container_id")
         var record = try lookup(id)

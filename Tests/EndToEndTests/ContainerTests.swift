@@ -136,6 +136,20 @@ struct ContainerTests {
         #expect(recovered.exitCode == 7)
     }
 
+    @Test func reopenContainerLogStartsANewFileAfterARename() async throws {
+        let node = try await Node()
+        let id = try await node.create("ticker", "while true; do echo tick; sleep 0.05; done")
+        _ = try await node.daemon.withClient { try await $0.runtime.startContainer(.with { $0.containerID = id }, options: $0.options) }
+        let log = try await node.status(id).logPath
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(rename(log, log + ".1") == 0)
+        _ = try await node.daemon.withClient { try await $0.runtime.reopenContainerLog(.with { $0.containerID = id }, options: $0.options) }
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains(" stdout F tick\n"))
+        _ = try await node.daemon.withClient { try await $0.runtime.stopContainer(.with { $0.containerID = id }, options: $0.options) }
+        #expect(await node.call { _ = try await $0.runtime.reopenContainerLog(.with { $0.containerID = id }, options: $0.options) } == .failedPrecondition)
+    }
+
     @Test func stoppingAndRemovingThePodTakesItsContainers() async throws {
         let node = try await Node()
         let id = try await node.create("sleeper", "exec sleep 60")
