@@ -65,6 +65,27 @@ extension RuntimeServiceAdapter {
         }
     }
 
+    public func updateContainerResources(request: Runtime_V1_UpdateContainerResourcesRequest, context: ServerContext) async throws -> Runtime_V1_UpdateContainerResourcesResponse {
+        try await CRIStatus.serving("UpdateContainerResources", logger: logger) {
+            try await containers.update(request.containerID, resources: Self.resources(request.linux))
+            return Runtime_V1_UpdateContainerResourcesResponse()
+        }
+    }
+
+    static func resources(_ r: Runtime_V1_LinuxContainerResources) -> ContainerInput.Resources {
+        var out = ContainerInput.Resources()
+        out.cpuPeriod = r.cpuPeriod
+        out.cpuQuota = r.cpuQuota
+        out.cpuShares = r.cpuShares
+        out.memoryLimit = r.memoryLimitInBytes
+        out.memorySwapLimit = r.memorySwapLimitInBytes
+        out.oomScoreAdj = r.oomScoreAdj
+        out.cpusetCpus = r.cpusetCpus
+        out.cpusetMems = r.cpusetMems
+        out.unified = r.unified
+        return out
+    }
+
     static func input(_ config: Runtime_V1_ContainerConfig) throws -> ContainerInput {
         var c = ContainerInput()
         c.command = config.command
@@ -88,16 +109,7 @@ extension RuntimeServiceAdapter {
         c.annotations = config.annotations
         c.stdin = config.stdin
         c.tty = config.tty
-        let r = config.linux.resources
-        c.resources.cpuPeriod = r.cpuPeriod
-        c.resources.cpuQuota = r.cpuQuota
-        c.resources.cpuShares = r.cpuShares
-        c.resources.memoryLimit = r.memoryLimitInBytes
-        c.resources.memorySwapLimit = r.memorySwapLimitInBytes
-        c.resources.oomScoreAdj = r.oomScoreAdj
-        c.resources.cpusetCpus = r.cpusetCpus
-        c.resources.cpusetMems = r.cpusetMems
-        c.resources.unified = r.unified
+        c.resources = resources(config.linux.resources)
         let s = config.linux.securityContext
         c.security.privileged = s.privileged
         c.security.addCapabilities = s.capabilities.addCapabilities

@@ -23,9 +23,6 @@ extension RuntimeServiceAdapter {
     }
 
 
-    public func updateContainerResources(request: Runtime_V1_UpdateContainerResourcesRequest, context: ServerContext) async throws -> Runtime_V1_UpdateContainerResourcesResponse {
-        throw CRIStatus.unimplemented("UpdateContainerResources")
-    }
 
 
     public func execSync(request: Runtime_V1_ExecSyncRequest, context: ServerContext) async throws -> Runtime_V1_ExecSyncResponse {

@@ -220,6 +220,26 @@ public actor Containers {
         }
     }
 
+    /// UpdateContainerResources: the runtime's `update` with the new limits (runc's `-r` JSON).
+    public func update(_ id: String, resources: ContainerInput.Resources) async throws {
+        try PodSandboxes.require(id, field: "container_id")
+        try await exclusive(id) {
+            var record = try lookup(id)
+            refresh(&record)
+            guard record.state == .running || record.state == .created else {
+                throw PodManagerError.wrongState("container \(id) is \(record.state.rawValue)")
+            }
+            let limits: RuntimeSpec.Resources
+            do { limits = try SpecBuilder.resources(resources) } catch {
+                throw PodManagerError.invalidArgument(field: "linux", reason: (error as? SpecError)?.description ?? "\(error)")
+            }
+            let file = volatile(record.id) + "/resources.json"
+            try AtomicFile.write(JSONEncoding.encode(limits), to: file, mode: 0o600, durable: false)
+            defer { unlink(file) }
+            try await runtime(["update", "-r", file, record.id])
+        }
+    }
+
     /// ReopenContainerLog: after the kubelet renamed the log for rotation, the monitor opens the
     /// path again (SIGHUP); the call returns once the new file exists.
     public func reopenLog(_ id: String) async throws {
@@ -302,7 +322,11 @@ public actor Containers {
         let (skiff, root) = (paths.skiff, paths.runtimeRoot)
         let outcome = try await OffPool.run { try ChildProcess.run(skiff, ["--root", root] + args, timeout: 60) }
         guard outcome.status == 0 else {
-            throw PodManagerError.runtimeFailed(operation: args.first ?? "", message: outcome.stderr.trimmingCharacters(in: .whitespacesAndNewlines))
+            let message = outcome.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
+            // skiff names a node that lacks what was asked (a cgroup controller) with this prefix:
+            // the node must change, not the request.
+            if message.hasPrefix("skiff: cgroup: ") { throw PodManagerError.wrongState(String(message.dropFirst(7))) }
+            throw PodManagerError.runtimeFailed(operation: args.first ?? "", message: message)
         }
     }
 

@@ -62,8 +62,10 @@ extension SpecBuilder {
         return (parent.hasSuffix("/") ? parent : parent + "/") + c.id
     }
 
-    func resources(_ c: ContainerInput) throws(SpecError) -> RuntimeSpec.Resources {
-        let r = c.resources
+    func resources(_ c: ContainerInput) throws(SpecError) -> RuntimeSpec.Resources { try Self.resources(c.resources) }
+
+    /// CRI's resources as OCI's, for a new container and for UpdateContainerResources.
+    public static func resources(_ r: ContainerInput.Resources) throws(SpecError) -> RuntimeSpec.Resources {
         var out = RuntimeSpec.Resources()
         for (field, value) in [("cpu_period", r.cpuPeriod), ("cpu_shares", r.cpuShares), ("memory_limit_in_bytes", r.memoryLimit)] where value < 0 {
             throw .invalid(field: "resources.\(field)", reason: "\(value) is negative")

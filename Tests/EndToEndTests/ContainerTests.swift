@@ -150,6 +150,26 @@ struct ContainerTests {
         #expect(await node.call { _ = try await $0.runtime.reopenContainerLog(.with { $0.containerID = id }, options: $0.options) } == .failedPrecondition)
     }
 
+    @Test func updateContainerResourcesChangesTheCgroupOrSaysWhichControllerIsMissing() async throws {
+        let node = try await Node()
+        let id = try await node.create("limited", "exec sleep 60")
+        _ = try await node.daemon.withClient { try await $0.runtime.startContainer(.with { $0.containerID = id }, options: $0.options) }
+        // This host's cgroup v2 tree has hugetlb only: a unified hugetlb limit is a real change...
+        _ = try await node.daemon.withClient {
+            try await $0.runtime.updateContainerResources(.with { $0.containerID = id; $0.linux.unified = ["hugetlb.2MB.max": "4194304"] }, options: $0.options)
+        }
+        let mount = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8))?.split(separator: "\n")
+            .first { $0.contains(" - cgroup2 ") }.map { String($0.split(separator: " ")[4]) } ?? "/sys/fs/cgroup"
+        #expect((try? String(contentsOfFile: "\(mount)/skiff/\(id)/hugetlb.2MB.max", encoding: .utf8)) == "4194304\n")
+        // ...and a CPU weight names the controller this node lacks (where it has it, it is set).
+        let cpu = await node.call { _ = try await $0.runtime.updateContainerResources(.with { $0.containerID = id; $0.linux.cpuShares = 512 }, options: $0.options) }
+        let controllers = (try? String(contentsOfFile: "\(mount)/cgroup.controllers", encoding: .utf8)) ?? ""
+        #expect(cpu == (controllers.contains("cpu") ? nil : .failedPrecondition))
+        #expect(await node.call { _ = try await $0.runtime.updateContainerResources(.with { $0.containerID = id; $0.linux.memoryLimitInBytes = -5 }, options: $0.options) } == .invalidArgument)
+        #expect(await node.call { _ = try await $0.runtime.updateContainerResources(.with { $0.containerID = "nosuch" }, options: $0.options) } == .notFound)
+        _ = try await node.daemon.withClient { try await $0.runtime.removeContainer(.with { $0.containerID = id }, options: $0.options) }
+    }
+
     @Test func stoppingAndRemovingThePodTakesItsContainers() async throws {
         let node = try await Node()
         let id = try await node.create("sleeper", "exec sleep 60")

@@ -25,7 +25,7 @@ struct RawBytesCoder: MessageSerializer, MessageDeserializer {
         "CreateContainer": "invalid config.metadata.name: 1 to 253 bytes, no '/' or control characters",
         "StartContainer": "invalid container_id: required", "StopContainer": "invalid container_id: required",
         "RemoveContainer": "invalid container_id: required", "ContainerStatus": "invalid container_id: required",
-        "ReopenContainerLog": "invalid container_id: required",
+        "ReopenContainerLog": "invalid container_id: required", "UpdateContainerResources": "invalid container_id: required",
     ]
 
     @Test func allFortyOneRPCsAreServed() async throws {
