@@ -78,6 +78,7 @@ public enum CRIStatus {
         case .notFound: .notFound
         case .alreadyExists: .alreadyExists
         case .wrongState: .failedPrecondition
+        case .timeout: .deadlineExceeded
         }
     }
 

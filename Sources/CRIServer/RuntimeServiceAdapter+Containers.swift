@@ -72,6 +72,17 @@ extension RuntimeServiceAdapter {
         }
     }
 
+    public func execSync(request: Runtime_V1_ExecSyncRequest, context: ServerContext) async throws -> Runtime_V1_ExecSyncResponse {
+        try await CRIStatus.serving("ExecSync", logger: logger) {
+            let result = try await containers.execSync(request.containerID, cmd: request.cmd, timeout: request.timeout)
+            return .with {
+                $0.stdout = Data(result.stdout)
+                $0.stderr = Data(result.stderr)
+                $0.exitCode = result.exitCode
+            }
+        }
+    }
+
     static func resources(_ r: Runtime_V1_LinuxContainerResources) -> ContainerInput.Resources {
         var out = ContainerInput.Resources()
         out.cpuPeriod = r.cpuPeriod

@@ -25,9 +25,6 @@ extension RuntimeServiceAdapter {
 
 
 
-    public func execSync(request: Runtime_V1_ExecSyncRequest, context: ServerContext) async throws -> Runtime_V1_ExecSyncResponse {
-        throw CRIStatus.unimplemented("ExecSync")
-    }
 
     public func exec(request: Runtime_V1_ExecRequest, context: ServerContext) async throws -> Runtime_V1_ExecResponse {
         throw CRIStatus.unimplemented("Exec")

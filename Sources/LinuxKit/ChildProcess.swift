@@ -14,6 +14,11 @@ public struct ChildProcess {
         public var stderr: String
         /// Killed because it outlived the timeout.
         public var timedOut = false
+        /// The output as bytes (binary output is not text), each at most `outputLimit` long.
+        public var stdoutBytes: [UInt8] = []
+        public var stderrBytes: [UInt8] = []
+        /// More was written than `outputLimit`: the rest was read and dropped.
+        public var truncated = false
     }
 
     public struct SpawnError: Error, CustomStringConvertible {
@@ -26,7 +31,7 @@ public struct ChildProcess {
     /// unless `exactEnvironment` is given; `stdin` is written to the program's standard input.
     public static func run(
         _ path: String, _ args: [String], argv0: String? = nil, environment: [String: String] = [:],
-        exactEnvironment: [String]? = nil, stdin: [UInt8] = [], timeout: Double = 60
+        exactEnvironment: [String]? = nil, stdin: [UInt8] = [], timeout: Double = 60, outputLimit: Int = 64 << 20
     ) throws -> Result {
         var out: [Int32] = [0, 0], err: [Int32] = [0, 0], input: [Int32] = [0, 0]
         guard pipe(&out) == 0, pipe(&err) == 0, pipe(&input) == 0 else { throw SpawnError(path: path, errno: errno) }
@@ -56,6 +61,7 @@ public struct ChildProcess {
         var inputFD: Int32 = input[1]
         defer { if inputFD >= 0 { close(inputFD) } }
         var outBytes: [UInt8] = [], errBytes: [UInt8] = []
+        var dropped = false
         var open = [true, true]
         var status: Int32 = 0
         var exited = false
@@ -69,16 +75,16 @@ public struct ChildProcess {
                 if n > 0 { pending = pending.dropFirst(n) }
                 if pending.isEmpty || (n < 0 && errno != EAGAIN) { close(inputFD); inputFD = -1 }
             }
-            drain(out[0], into: &outBytes, open: &open[0])
-            drain(err[0], into: &errBytes, open: &open[1])
+            drain(out[0], into: &outBytes, open: &open[0], limit: outputLimit, dropped: &dropped)
+            drain(err[0], into: &errBytes, open: &open[1], limit: outputLimit, dropped: &dropped)
             if !exited {
                 let w = waitpid(pid, &status, WNOHANG)
                 if w == pid { exited = true }
             }
             // Exited and drained, or both pipes closed and exited.
             if exited {
-                drain(out[0], into: &outBytes, open: &open[0])
-                drain(err[0], into: &errBytes, open: &open[1])
+                drain(out[0], into: &outBytes, open: &open[0], limit: outputLimit, dropped: &dropped)
+                drain(err[0], into: &errBytes, open: &open[1], limit: outputLimit, dropped: &dropped)
                 break
             }
             if now() > deadline {
@@ -94,7 +100,7 @@ public struct ChildProcess {
         let signalled = status & 0x7f
         return Result(status: signalled == 0 ? (status >> 8) & 0xff : 128 + signalled,
                       stdout: String(decoding: outBytes, as: UTF8.self), stderr: String(decoding: errBytes, as: UTF8.self),
-                      timedOut: timedOut)
+                      timedOut: timedOut, stdoutBytes: outBytes, stderrBytes: errBytes, truncated: dropped)
     }
 
     private static func mergedEnvironment(_ extra: [String: String]) -> [String] {
@@ -109,12 +115,17 @@ public struct ChildProcess {
         return env.map { "\($0.key)=\($0.value)" }
     }
 
-    private static func drain(_ fd: Int32, into bytes: inout [UInt8], open: inout Bool) {
+    private static func drain(_ fd: Int32, into bytes: inout [UInt8], open: inout Bool, limit: Int, dropped: inout Bool) {
         guard open else { return }
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
             let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n > 0 { bytes += buffer[0..<n]; continue }
+            if n > 0 {
+                let keep = min(n, max(0, limit - bytes.count))
+                bytes += buffer[0..<keep]
+                if keep < n { dropped = true }
+                continue
+            }
             if n == 0 { open = false }
             return
         }

@@ -14,6 +14,8 @@ public enum PodManagerError: Error, Equatable, Sendable, CustomStringConvertible
     case alreadyExists(String)
     /// The pod or container is not in a state that allows the call (starting a running container).
     case wrongState(String)
+    /// A deadline the request set passed (ExecSync's timeout).
+    case timeout(String)
 
     public var description: String {
         switch self {
@@ -23,6 +25,7 @@ public enum PodManagerError: Error, Equatable, Sendable, CustomStringConvertible
         case .notFound(let kind, let id): "\(kind) \"\(id)\" not found"
         case .alreadyExists(let message): message
         case .wrongState(let message): message
+        case .timeout(let message): message
         }
     }
 }

@@ -170,6 +170,31 @@ struct ContainerTests {
         _ = try await node.daemon.withClient { try await $0.runtime.removeContainer(.with { $0.containerID = id }, options: $0.options) }
     }
 
+    @Test func execSyncRunsInTheContainerWithItsCodeOutputAndDeadline() async throws {
+        let node = try await Node()
+        let id = try await node.create("probe", "echo ready > /ready; exec sleep 60")
+        _ = try await node.daemon.withClient { try await $0.runtime.startContainer(.with { $0.containerID = id }, options: $0.options) }
+        func exec(_ cmd: [String], timeout: Int64 = 10) async throws -> Runtime_V1_ExecSyncResponse {
+            try await node.daemon.withClient { try await $0.runtime.execSync(.with { $0.containerID = id; $0.cmd = cmd; $0.timeout = timeout }, options: $0.options) }
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        // The container's own files (its mount namespace) and its pid namespace (sleep is pid 1).
+        let ok = try await exec(["/bin/sh", "-c", "cat /ready; cat /proc/1/cmdline | tr '\\0' ' '; echo err >&2"])
+        #expect(String(decoding: ok.stdout, as: UTF8.self) == "ready\nsleep 60 ", "\(String(decoding: ok.stdout, as: UTF8.self)) \(String(decoding: ok.stderr, as: UTF8.self))")
+        #expect(String(decoding: ok.stderr, as: UTF8.self) == "err\n" && ok.exitCode == 0)
+        #expect(try await exec(["/bin/sh", "-c", "exit 3"]).exitCode == 3)
+        let binary = try await exec(["/bin/sh", "-c", "printf '\\000\\377\\001'"])
+        #expect(Array(binary.stdout) == [0, 255, 1])
+        // At the deadline the process is killed, and the reply says so.
+        let code = await node.call { _ = try await $0.runtime.execSync(.with { $0.containerID = id; $0.cmd = ["/bin/sleep", "4321"]; $0.timeout = 1 }, options: $0.options) }
+        #expect(code == .deadlineExceeded)
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(try runCommand("/usr/bin/pgrep", ["-f", "sleep 4321"]).stdout.isEmpty, "the timed-out process is still running")
+        #expect(await node.call { _ = try await $0.runtime.execSync(.with { $0.containerID = id; $0.cmd = [] }, options: $0.options) } == .invalidArgument)
+        _ = try await node.daemon.withClient { try await $0.runtime.stopContainer(.with { $0.containerID = id }, options: $0.options) }
+        #expect(await node.call { _ = try await $0.runtime.execSync(.with { $0.containerID = id; $0.cmd = ["/bin/true"] }, options: $0.options) } == .failedPrecondition)
+    }
+
     @Test func stoppingAndRemovingThePodTakesItsContainers() async throws {
         let node = try await Node()
         let id = try await node.create("sleeper", "exec sleep 60")

@@ -26,6 +26,7 @@ struct RawBytesCoder: MessageSerializer, MessageDeserializer {
         "StartContainer": "invalid container_id: required", "StopContainer": "invalid container_id: required",
         "RemoveContainer": "invalid container_id: required", "ContainerStatus": "invalid container_id: required",
         "ReopenContainerLog": "invalid container_id: required", "UpdateContainerResources": "invalid container_id: required",
+        "ExecSync": "invalid container_id: required",
     ]
 
     @Test func allFortyOneRPCsAreServed() async throws {
