@@ -69,3 +69,16 @@ int cs_pin_namespaces(int flags, const char *dir, const char *hostname, const ch
     if ((flags & CLONE_NEWUTS) && pin(dir, "uts") != 0) return fail_at(step, "pinning uts");
     return 0;
 }
+
+pid_t cs_start_pid_holder(const char *holder) {
+    if (unshare(CLONE_NEWPID) != 0) return -1;
+    pid_t pid = fork();
+    if (pid != 0) return pid;
+    // Pid 1 of the new namespace: its own session, nothing of the caller's but /dev/null as stdio.
+    setsid();
+    int null = open("/dev/null", O_RDWR);
+    for (int fd = 0; fd < 3; fd++) dup2(null, fd);
+    char *const argv[] = { (char *)holder, "--pause", NULL };
+    execv(holder, argv);
+    _exit(127);
+}

@@ -33,6 +33,9 @@ int cs_gettid(void);
 /// `dir`/net, ipc, uts. On failure, errno and `*step` say where.
 int cs_pin_namespaces(int flags, const char *dir, const char *hostname, const char *const *keys,
                       const char *const *values, int count, const char **step);
+/// A new pid namespace whose pid 1 is `holder --pause` (skiff-monitor), forked by the calling
+/// single-threaded process; returns its pid (host view) or -1 with errno.
+pid_t cs_start_pid_holder(const char *holder);
 /// pipe2(O_CLOEXEC), which Swift's Glibc module does not declare: a pipe no concurrent spawn can inherit.
 int cs_pipe_cloexec(int fds[2]);
 /// 1 if `name` in `dirfd` is the root of a mount (statx STATX_ATTR_MOUNT_ROOT), 0 if not, -1 unknown.

@@ -148,7 +148,23 @@ static int pump(int fd, crilog_file *log, crilog_stream *stream, char *capture, 
     }
 }
 
+/// `skiff-monitor --pause`: pid 1 of a pod's shared pid namespace (no pause image). It holds the
+/// namespace open for the pod's containers and reaps what is orphaned in it; SIGKILL ends it, and
+/// with it everything left in the namespace.
+__attribute__((noreturn)) static int pause_main(void) {
+    for (int fd = 3; fd < 1024; fd++) close(fd);
+    sigset_t all;
+    sigfillset(&all);
+    sigprocmask(SIG_BLOCK, &all, NULL);
+    for (;;) {
+        int sig = 0;
+        if (sigwait(&all, &sig) != 0) continue;
+        if (sig == SIGCHLD) while (waitpid(-1, NULL, WNOHANG) > 0) {}
+    }
+}
+
 int main(int argc, char **argv) {
+    if (argc == 2 && strcmp(argv[1], "--pause") == 0) return pause_main();
     options o = parse(argc, argv);
     // The caller (skiffd) waits for this process only until the fork below: the monitor proper is
     // nobody's child but the subreaper's above it, so it outlives skiffd and needs no reaping there.

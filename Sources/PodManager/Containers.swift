@@ -90,13 +90,17 @@ public actor Containers {
                                           && PodSandboxValidation.plain(request.logPath)) else {
             throw PodManagerError.invalidArgument(field: "config.log_path", reason: "must be relative to the pod's log directory, without '..'")
         }
-        switch request.container.security.pid {
-        case .container, .node: break
-        case .pod, .target:
-            // POD needs a process holding the pod's pid namespace, TARGET another container's.
-            throw PodManagerError.wrongState("a pid namespace shared with the pod or another container is not supported yet; use CONTAINER or NODE")
+        if case .target = request.container.security.pid {
+            throw PodManagerError.wrongState("a pid namespace shared with another container (TARGET) is not supported yet")
         }
         let (sandbox, podSpec) = try await pods.sandboxInput(request.podID)
+        var container = request.container
+        if case .pod = container.security.pid {
+            guard let path = sandbox.pidNamespace else {
+                throw PodManagerError.wrongState("pod \(request.podID) has no shared pid namespace (its namespace_options.pid is not POD, or its holder is gone)")
+            }
+            container.security.pid = .pod(path: path)
+        }
         let key = request.podID + "/" + request.name + "/" + String(request.attempt)
         if let existing = containers.values.first(where: { $0.reservedName == key }) {
             throw PodManagerError.alreadyExists("the container name \"\(request.name)\" (attempt \(request.attempt)) is reserved for \(existing.id)")
@@ -117,7 +121,7 @@ public actor Containers {
         defer { busy.remove(id) }
         do {
             try save(record)
-            var input = request.container
+            var input = container
             input.id = id
             input.name = request.name
             let prepared = try await prepare(record, input: input, image: image, sandbox: sandbox)

@@ -17,16 +17,19 @@ public actor PodSandboxes {
     let cniConfDir: String
     /// The `skiff` binary, for `sandbox-pin`.
     let skiff: String
+    /// `skiff-monitor`, which also holds a pod's shared pid namespace.
+    let monitor: String
     let systemdCgroup: Bool
     private var pods: [String: PodSandboxRecord] = [:]
     private var busy: Set<String> = []
     private let warn: @Sendable (String) -> Void
 
-    public init(config: SkiffConfiguration, skiff: String, warn: @escaping @Sendable (String) -> Void) {
+    public init(config: SkiffConfiguration, skiff: String, monitor: String, warn: @escaping @Sendable (String) -> Void) {
         store = PodStore(root: config.root, state: config.state)
         cni = CNIPlugins(binDirs: config.cni.binDirs, cacheDir: config.state + "/cni")
         cniConfDir = config.cni.confDir
         self.skiff = skiff
+        self.monitor = monitor
         systemdCgroup = config.runtime.cgroupDriver == "systemd"
         self.warn = warn
     }
@@ -41,8 +44,9 @@ public actor PodSandboxes {
                 try? store.remove(record.id)
                 continue
             }
-            if record.state == .ready, let path = namespaces(record).networkPath ?? namespaces(record).ipcPath,
-               !FileSystem.exists(path) {
+            let pinned = namespaces(record)
+            if record.state == .ready, (pinned.networkPath ?? pinned.ipcPath).map({ !FileSystem.exists($0) }) == true
+                || (pinned.pid && pinned.pidHolder == nil) {
                 record.state = .notReady
                 try? store.save(record)
             }
@@ -133,6 +137,7 @@ public actor PodSandboxes {
         input.networkNamespace = namespaces.networkPath
         input.ipcNamespace = namespaces.ipcPath
         input.utsNamespace = namespaces.utsPath
+        input.pidNamespace = namespaces.pidPath
         input.cgroupParent = record.spec.cgroupParent
         input.systemdCgroup = systemdCgroup
         input.hostnameFile = store.volatileDirectory(id) + "/hostname"
@@ -156,7 +161,7 @@ public actor PodSandboxes {
 
     private func namespaces(_ record: PodSandboxRecord) -> SandboxNamespaces {
         SandboxNamespaces(directory: store.namespacesDirectory(record.id), network: record.spec.network != .node,
-                          ipc: record.spec.ipc != .node, uts: record.spec.network != .node)
+                          ipc: record.spec.ipc != .node, uts: record.spec.network != .node, pid: record.spec.pid == .pod)
     }
 
     private func attachment(_ record: PodSandboxRecord) -> CNIAttachment {
@@ -169,11 +174,11 @@ public actor PodSandboxes {
         let namespaces = namespaces(record)
         let hostname = record.spec.network == .node ? nil : (record.spec.hostname.isEmpty ? nil : record.spec.hostname)
         let volatile = store.volatileDirectory(record.id)
-        let (skiff, cni, confDir) = (self.skiff, self.cni, self.cniConfDir)
+        let (skiff, monitor, cni, confDir) = (self.skiff, self.monitor, self.cni, self.cniConfDir)
         let attachment = attachment(record)
         let spec = record.spec
         return try await OffPool.run {
-            try namespaces.pin(skiff: skiff, hostname: hostname, sysctls: sysctls)
+            try namespaces.pin(skiff: skiff, hostname: hostname, sysctls: sysctls, holder: monitor)
             try PodFiles.write(spec, to: volatile)
             guard spec.network != .node else { return ([], nil) }
             let network = try CNINetwork.load(directory: confDir)

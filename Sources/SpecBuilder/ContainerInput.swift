@@ -120,6 +120,8 @@ public struct SandboxInput: Sendable, Equatable {
     public var networkNamespace: String?
     public var ipcNamespace: String?
     public var utsNamespace: String?
+    /// The pod's shared pid namespace (`/proc/<holder>/ns/pid`), when it has one.
+    public var pidNamespace: String?
     public var cgroupParent = ""
     public var systemdCgroup = false
     /// The pod's `hostname` and `resolv.conf` files.

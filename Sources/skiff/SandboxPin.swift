@@ -18,6 +18,8 @@ struct SandboxPin: ParsableCommand {
     @Flag var uts = false
     @Option(help: "Hostname of the pod's UTS namespace.") var hostname: String?
     @Option(help: "KEY=VALUE, repeatable.") var sysctl: [String] = []
+    @Option(help: "Start a pid namespace for the pod with this program (skiff-monitor) as its pid 1; its pid is printed.")
+    var pidHolder: String?
 
     func run() throws {
         var keys: [String] = [], values: [String] = []
@@ -41,6 +43,15 @@ struct SandboxPin: ParsableCommand {
             let what = step.map { String(cString: $0) } ?? "?"
             printError("skiff: sandbox-pin: \(what): \(String(cString: strerror(errno)))")
             throw ExitCode.failure
+        }
+        if let pidHolder {
+            let pid = cs_start_pid_holder(pidHolder)
+            guard pid > 0 else {
+                printError("skiff: sandbox-pin: pid holder \(pidHolder): \(String(cString: strerror(errno)))")
+                throw ExitCode.failure
+            }
+            // This process exits now: the holder is reparented, belonging to nobody it could die with.
+            print(pid)
         }
     }
 

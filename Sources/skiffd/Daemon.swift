@@ -43,7 +43,7 @@ struct Daemon {
         var transportConfig = HTTP2ServerTransport.Posix.Config.defaults
         TransportLimits.apply(to: &transportConfig, maxMessageSize: Int(config.grpc.maxMessageSize))
         let node = NodeState(config: config)
-        let pods = PodSandboxes(config: config, skiff: Self.companion("skiff")) { [logger] in logger.warning("\($0)") }
+        let pods = PodSandboxes(config: config, skiff: Self.companion("skiff"), monitor: Self.companion("skiff-monitor")) { [logger] in logger.warning("\($0)") }
         await pods.recover()
         let layout = ImageStoreLayout(root: config.imageStoreRoot)
         let registries = RegistryClient(hosts: RegistryHosts(configDir: config.images.registryConfigPath),

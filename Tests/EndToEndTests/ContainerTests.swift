@@ -195,6 +195,53 @@ struct ContainerTests {
         #expect(await node.call { _ = try await $0.runtime.execSync(.with { $0.containerID = id; $0.cmd = ["/bin/true"] }, options: $0.options) } == .failedPrecondition)
     }
 
+    @Test func aPodWithASharedPidNamespaceHasAHolderAsPid1() async throws {
+        let node = try await Node()
+        let logs = node.logs
+        let pod = try await node.daemon.withClient {
+            try await $0.runtime.runPodSandbox(.with {
+                $0.config = .with {
+                    $0.metadata = .with { $0.name = "shared"; $0.namespace = "default"; $0.uid = "uid-shared" }
+                    $0.logDirectory = logs
+                    $0.linux.securityContext.namespaceOptions = .with { $0.network = .node; $0.pid = .pod }
+                }
+            }, options: $0.options).podSandboxID
+        }
+        let holderFile = node.daemon.state + "/ns/\(pod)/pid-holder"
+        let holder = Int32((try String(contentsOfFile: holderFile, encoding: .utf8)).split(separator: " ")[0]) ?? 0
+        #expect(holder > 0 && kill(holder, 0) == 0)
+        let image = node.image
+        func create(_ name: String, _ script: String) async throws -> String {
+            try await node.daemon.withClient {
+                try await $0.runtime.createContainer(.with {
+                    $0.podSandboxID = pod
+                    $0.config = .with {
+                        $0.metadata = .with { $0.name = name }
+                        $0.image = .with { $0.image = image }
+                        $0.command = ["/bin/sh", "-c", script]
+                        $0.logPath = name + ".log"
+                        $0.linux.securityContext.namespaceOptions = .with { $0.pid = .pod }
+                    }
+                }, options: $0.options).containerID
+            }
+        }
+        let sleeper = try await create("sleeper", "exec sleep 60")
+        let looker = try await create("looker", "sleep 0.5; tr '\\0' ' ' < /proc/1/cmdline; echo; cat /proc/[0-9]*/comm | grep -c '^sleep$'")
+        for id in [sleeper, looker] {
+            _ = try await node.daemon.withClient { try await $0.runtime.startContainer(.with { $0.containerID = id }, options: $0.options) }
+        }
+        let done = try await node.waitFor(looker, .containerExited)
+        #expect(done.exitCode == 0)
+        let log = (try? String(contentsOfFile: done.logPath, encoding: .utf8)) ?? ""
+        let lines = log.split(separator: "\n").map { $0.split(separator: " ", maxSplits: 3).last.map(String.init) ?? "" }
+        #expect(lines.first?.hasSuffix("skiff-monitor --pause ") == true, "\(log)")
+        #expect(lines.dropFirst().first == "1", "the other container's process is not visible: \(log)")
+        _ = try await node.daemon.withClient { try await $0.runtime.stopPodSandbox(.with { $0.podSandboxID = pod }, options: $0.options) }
+        let state = (try? String(contentsOfFile: "/proc/\(holder)/stat", encoding: .utf8))?.split(separator: " ")[2]
+        #expect(state == nil || state == "Z", "the pid holder outlived its pod")
+        _ = try await node.daemon.withClient { try await $0.runtime.removePodSandbox(.with { $0.podSandboxID = pod }, options: $0.options) }
+    }
+
     @Test func stoppingAndRemovingThePodTakesItsContainers() async throws {
         let node = try await Node()
         let id = try await node.create("sleeper", "exec sleep 60")
