@@ -104,7 +104,7 @@ public struct ContainerMonitor: Sendable {
             }
             throw .runtimeFailed(operation: "create", message: "no answer from the runtime within \(Int(timeout)) s")
         }
-        throw .runtimeFailed(operation: "create", message: String(reply.dropFirst(2)).trimmingSuffix("\n"))
+        throw .runtime("create", said: String(reply.dropFirst(2)).trimmingSuffix("\n"))
     }
 
     /// The exit record, once the monitor has written it.

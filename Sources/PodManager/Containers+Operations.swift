@@ -19,7 +19,7 @@ extension Containers {
                 throw PodManagerError.wrongState("container \(id) is \(record.state.rawValue)")
             }
             let limits: RuntimeSpec.Resources
-            do { limits = try SpecBuilder.resources(resources) } catch {
+            do { limits = try SpecBuilder.resources(applicable(resources, container: record.name)) } catch {
                 throw PodManagerError.invalidArgument(field: "linux", reason: (error as? SpecError)?.description ?? "\(error)")
             }
             let file = volatile(record.id) + "/resources.json"

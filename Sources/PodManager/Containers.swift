@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import Cgroups
 import ImageStore
 import JSONCoding
 import LinuxKit
@@ -49,12 +50,16 @@ public actor Containers {
     let pods: PodSandboxes
     let images: ImageManager
     let layout: ImageStoreLayout
+    /// Controllers whose absence skips a limit instead of failing (`runtime.tolerate_missing_controllers`).
+    let tolerated: Set<String>
     private var containers: [String: CRIContainer] = [:]
     private var busy: Set<String> = []
     private let warn: @Sendable (String) -> Void
 
-    public init(paths: Paths, pods: PodSandboxes, images: ImageManager, layout: ImageStoreLayout, warn: @escaping @Sendable (String) -> Void) {
+    public init(paths: Paths, pods: PodSandboxes, images: ImageManager, layout: ImageStoreLayout, tolerateMissing: [String] = [],
+                warn: @escaping @Sendable (String) -> Void) {
         self.paths = paths
+        tolerated = Set(tolerateMissing)
         self.pods = pods
         self.images = images
         self.layout = layout
@@ -123,6 +128,7 @@ public actor Containers {
             try save(record)
             var input = container
             input.id = id
+            input.resources = applicable(input.resources, container: request.name)
             input.name = request.name
             let prepared = try await prepare(record, input: input, image: image, sandbox: sandbox)
             record.pid = prepared.started.pid
@@ -288,11 +294,7 @@ public actor Containers {
         let (skiff, root) = (paths.skiff, paths.runtimeRoot)
         let outcome = try await OffPool.run { try ChildProcess.run(skiff, ["--root", root] + args, timeout: 60) }
         guard outcome.status == 0 else {
-            let message = outcome.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
-            // skiff names a node that lacks what was asked (a cgroup controller) with this prefix:
-            // the node must change, not the request.
-            if message.hasPrefix("skiff: cgroup: ") { throw PodManagerError.wrongState(String(message.dropFirst(7))) }
-            throw PodManagerError.runtimeFailed(operation: args.first ?? "", message: message)
+            throw PodManagerError.runtime(args.first ?? "", said: outcome.stderr.trimmingCharacters(in: .whitespacesAndNewlines))
         }
     }
 
@@ -305,6 +307,20 @@ public actor Containers {
         } catch {
             warn("removing container \(record.id): \(error)")
         }
+    }
+
+    /// The limits this node can apply: those of a tolerated missing controller are dropped, with a
+    /// warning naming the container and the controller (never silently).
+    func applicable(_ resources: ContainerInput.Resources, container: String) -> ContainerInput.Resources {
+        guard !tolerated.isEmpty else { return resources }
+        let root = (try? CgroupV2.mounted().root) ?? "/sys/fs/cgroup"
+        let available = Set(((try? AtomicFile.read(root + "/cgroup.controllers", limit: 4096)).map { String(decoding: $0, as: UTF8.self) } ?? "")
+            .split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init))
+        let (kept, dropped) = resources.dropping(controllers: tolerated.subtracting(available))
+        for controller in dropped {
+            warn("container \(container): the \(controller) controller is not available in \(root); its limits are skipped (runtime.tolerate_missing_controllers)")
+        }
+        return kept
     }
 
     private func save(_ record: CRIContainer) throws {

@@ -29,3 +29,12 @@ public enum PodManagerError: Error, Equatable, Sendable, CustomStringConvertible
         }
     }
 }
+
+extension PodManagerError {
+    /// What the runtime printed when a call failed. skiff names a node that lacks what was asked (a
+    /// cgroup controller) with "cgroup: ": the node must change, not the request.
+    static func runtime(_ operation: String, said message: String) -> PodManagerError {
+        if let range = message.range(of: "cgroup: ") { return .wrongState(String(message[range.lowerBound...])) }
+        return .runtimeFailed(operation: operation, message: message)
+    }
+}

@@ -54,6 +54,10 @@ enum ConfigSchema {
         ConfigKey(section: "runtime", name: "cgroup_driver", doc: "Only cgroupfs: Skiff writes cgroup v2 itself.",
                   apply: { c, v throws(ValueError) in c.runtime.cgroupDriver = try oneOf(v, ["cgroupfs"]) },
                   render: { quote($0.runtime.cgroupDriver) }),
+        ConfigKey(section: "runtime", name: "tolerate_missing_controllers",
+                  doc: "cgroup v2 controllers (cpu, cpuset, memory, pids, io, hugetlb) whose absence only skips a container's limits for them, with a warning; by default such a limit fails the create.",
+                  apply: { c, v throws(ValueError) in c.runtime.tolerateMissingControllers = try controllers(v) },
+                  render: { "[" + $0.runtime.tolerateMissingControllers.map(quote).joined(separator: ", ") + "]" }),
         ConfigKey(section: "images", name: "registry_config_path",
                   doc: "Per-registry hosts.toml directories (<dir>/<host>/hosts.toml), as containerd's config_path.",
                   apply: { c, v throws(ValueError) in c.images.registryConfigPath = try absolutePath(v, allowEmpty: true) },
@@ -114,6 +118,13 @@ enum ConfigSchema {
             throw ValueError(message: "'\(s)' is not one of \(allowed.joined(separator: ", "))")
         }
         return s
+    }
+
+    static func controllers(_ v: TOMLValue) throws(ValueError) -> [String] {
+        guard case .array(let items) = v else { throw ValueError(message: "expected an array, found \(v.typeName)") }
+        var out: [String] = []
+        for item in items { out.append(try oneOf(item, ["cpu", "cpuset", "memory", "pids", "io", "hugetlb"])) }
+        return out
     }
 
     static func quote(_ s: String) -> String { Quoting.doubleQuoted(s) }

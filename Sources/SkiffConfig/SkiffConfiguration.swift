@@ -31,6 +31,9 @@ public struct SkiffConfiguration: Equatable, Sendable {
     public struct Runtime: Equatable, Sendable {
         /// Only `cgroupfs` is supported: Skiff writes the cgroup v2 tree itself.
         public var cgroupDriver = "cgroupfs"
+        /// cgroup v2 controllers whose absence is tolerated: a container's limit for one of them is
+        /// skipped with a warning instead of failing the create (the kubelet always sends CPU shares).
+        public var tolerateMissingControllers: [String] = []
     }
 
     public struct Images: Equatable, Sendable {
@@ -79,6 +82,7 @@ extension SkiffConfiguration.CNI: Encodable {
 extension SkiffConfiguration.Runtime: Encodable {
     enum CodingKeys: String, CodingKey {
         case cgroupDriver = "cgroup_driver"
+        case tolerateMissingControllers = "tolerate_missing_controllers"
     }
 }
 

@@ -70,6 +70,26 @@ public struct ContainerInput: Sendable, Equatable {
         public var cpusetMems = ""
         public var unified: [String: String] = [:]
         public init() {}
+
+        /// Without the limits that need one of `controllers` (and their `unified` files): what a
+        /// node missing them can still apply, and the controllers that had a limit dropped.
+        public func dropping(controllers: Set<String>) -> (Resources, [String]) {
+            var out = self
+            var dropped: [String] = []
+            func drop(_ controller: String, _ present: Bool, _ clear: (inout Resources) -> Void) {
+                guard controllers.contains(controller), present else { return }
+                clear(&out)
+                if !dropped.contains(controller) { dropped.append(controller) }
+            }
+            drop("cpu", cpuShares != 0 || cpuQuota != 0 || cpuPeriod != 0) { $0.cpuShares = 0; $0.cpuQuota = 0; $0.cpuPeriod = 0 }
+            drop("cpuset", !cpusetCpus.isEmpty || !cpusetMems.isEmpty) { $0.cpusetCpus = ""; $0.cpusetMems = "" }
+            drop("memory", memoryLimit != 0 || memorySwapLimit != 0) { $0.memoryLimit = 0; $0.memorySwapLimit = 0 }
+            for key in unified.keys.sorted() {
+                let controller = String(key.prefix { $0 != "." })
+                drop(controller, true) { $0.unified[key] = nil }
+            }
+            return (out, dropped)
+        }
     }
 
     public enum SeccompChoice: Sendable, Equatable { case unconfined, runtimeDefault, localhost(String) }

@@ -53,7 +53,7 @@ struct Daemon {
         let containers = Containers(
             paths: .init(root: config.root + "/containers", state: config.state + "/containers", runtimeRoot: config.state + "/runtime",
                          skiff: Self.companion("skiff"), monitor: Self.companion("skiff-monitor")),
-            pods: pods, images: images, layout: layout) { [logger] in logger.warning("\($0)") }
+            pods: pods, images: images, layout: layout, tolerateMissing: config.runtime.tolerateMissingControllers) { [logger] in logger.warning("\($0)") }
         await containers.recover()
         await images.setUsers { await containers.imageUsers() }
         let server = GRPCServer(

@@ -16,10 +16,10 @@ struct ContainerTests {
         var logs: String { daemon.dir + "/logs" }
         var image: String { registry.host + "/busybox:latest" }
 
-        init() async throws {
+        init(config: String = "") async throws {
             registry = try await TestRegistry.start()
             // Pods on the node's network: no CNI, and the daemon reaches the registry on loopback.
-            daemon = try await DaemonHarness()
+            daemon = try await DaemonHarness(config: config)
             let image = self.image
             _ = try await daemon.withClient { try await $0.image.pullImage(.with { $0.image.image = image }, options: $0.options) }
             let logs = self.logs
@@ -240,6 +240,36 @@ struct ContainerTests {
         let state = (try? String(contentsOfFile: "/proc/\(holder)/stat", encoding: .utf8))?.split(separator: " ")[2]
         #expect(state == nil || state == "Z", "the pid holder outlived its pod")
         _ = try await node.daemon.withClient { try await $0.runtime.removePodSandbox(.with { $0.podSandboxID = pod }, options: $0.options) }
+    }
+
+    /// What the kubelet always sends (CPU shares) on a node without the cpu controller (this host's
+    /// v2 tree has hugetlb only): refused by default, skipped with a warning when tolerated.
+    @Test(arguments: [false, true])
+    func limitsOfMissingControllersFailOrAreSkippedWhenTolerated(tolerated: Bool) async throws {
+        let mount = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8))?.split(separator: "\n")
+            .first { $0.contains(" - cgroup2 ") }.map { String($0.split(separator: " ")[4]) } ?? "/sys/fs/cgroup"
+        guard !((try? String(contentsOfFile: mount + "/cgroup.controllers", encoding: .utf8)) ?? "").contains("cpu") else { return }
+        let node = try await Node(config: tolerated ? "[runtime]\ntolerate_missing_controllers = [\"cpu\", \"memory\"]\n" : "")
+        let (pod, image) = (node.pod, node.image)
+        let code = await node.call { cri in
+            _ = try await cri.runtime.createContainer(.with {
+                $0.podSandboxID = pod
+                $0.config = .with {
+                    $0.metadata = .with { $0.name = "limited" }
+                    $0.image = .with { $0.image = image }
+                    $0.command = ["/bin/true"]
+                    $0.linux.resources = .with { $0.cpuShares = 2; $0.memoryLimitInBytes = 64 << 20 }
+                    $0.linux.securityContext.namespaceOptions = .with { $0.pid = .container }
+                }
+            }, options: cri.options)
+        }
+        if tolerated {
+            #expect(code == nil)
+            #expect(node.daemon.log.contains("container limited: the cpu controller is not available"), "\(node.daemon.log)")
+            #expect(node.daemon.log.contains("container limited: the memory controller is not available"))
+        } else {
+            #expect(code == .failedPrecondition)
+        }
     }
 
     @Test func stoppingAndRemovingThePodTakesItsContainers() async throws {

@@ -69,6 +69,7 @@ import Testing
         ("[grpc]\ngid = \"wheel\"", "grpc.gid", "expected an integer, found string"),
         ("[cni]\nbin_dirs = \"/one\"", "cni.bin_dirs", "expected an array, found string"),
         ("[runtime]\ncgroup_driver = \"systemd\"", "runtime.cgroup_driver", "'systemd' is not one of cgroupfs"),
+        ("[runtime]\ntolerate_missing_controllers = [\"cpu\", \"gpu\"]", "runtime.tolerate_missing_controllers", "'gpu' is not one of cpu, cpuset, memory, pids, io, hugetlb"),
         ("version = 2", "version", "2 is out of range 1...1"),
         ("[images]\nparallel_layers = 0", "images.parallel_layers", "0 is out of range 1...16"),
         ("[images]\nauth_file = \"config.json\"", "images.auth_file", "expected an absolute path, found 'config.json'"),

@@ -146,6 +146,19 @@ import Testing
         #expect(throws: SpecError.self) { try build(container { $0.resources.unified = ["../memory.max": "1"] }) }
     }
 
+    @Test func limitsOfTolerableMissingControllersAreDroppedAndNamed() {
+        var r = ContainerInput.Resources()
+        r.cpuShares = 2
+        r.memoryLimit = 1 << 20
+        r.cpusetCpus = "0"
+        r.unified = ["memory.high": "1", "hugetlb.2MB.max": "0", "pids.max": "10"]
+        let (kept, dropped) = r.dropping(controllers: ["cpu", "memory", "io"])
+        #expect(dropped == ["cpu", "memory"])
+        #expect(kept.cpuShares == 0 && kept.memoryLimit == 0 && kept.cpusetCpus == "0")
+        #expect(kept.unified == ["hugetlb.2MB.max": "0", "pids.max": "10"])
+        #expect(r.dropping(controllers: []).0 == r)
+    }
+
     @Test func annotationsLetTheBundleRebuildTheRecord() throws {
         let spec = try build(container { $0.annotations = ["user": "x", "io.kubernetes.cri.sandbox-id": "forged"] })
         #expect(spec.annotations?["io.kubernetes.cri.sandbox-id"] == "pod1")
