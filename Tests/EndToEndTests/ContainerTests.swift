@@ -92,6 +92,12 @@ struct ContainerTests {
             log = (try? String(contentsOfFile: running.logPath, encoding: .utf8)) ?? ""
         }
         #expect(log.contains(" stdout F hello\n") && log.contains(" stderr F oops\n"), "\(log)")
+        // skiffctl logs reads the same file as crictl does: streams apart, --tail, timestamps.
+        let ctl = ["--runtime-endpoint", "unix://" + node.daemon.socket, "logs"]
+        let logs = try runCommand(Binaries.path("skiffctl"), ctl + [id], environment: ["CRI_CONFIG_FILE": "/nonexistent"])
+        #expect(logs.stdout == "hello\n" && logs.stderr == "oops\n", "\(logs)")
+        let last = try runCommand(Binaries.path("skiffctl"), ctl + ["--tail", "1", "--timestamps", id], environment: ["CRI_CONFIG_FILE": "/nonexistent"])
+        #expect(last.stdout.isEmpty && last.stderr.hasSuffix("Z oops\n") && last.stderr.hasPrefix("20"), "\(last)")
         #expect(await node.call { _ = try await $0.runtime.startContainer(.with { $0.containerID = id }, options: $0.options) } == .failedPrecondition)
 
         // kill -9 of skiffd: the container keeps running, and the new daemon knows it.
