@@ -38,13 +38,7 @@ extension RuntimeServiceAdapter {
         throw CRIStatus.unimplemented("PortForward")
     }
 
-    public func containerStats(request: Runtime_V1_ContainerStatsRequest, context: ServerContext) async throws -> Runtime_V1_ContainerStatsResponse {
-        throw CRIStatus.unimplemented("ContainerStats")
-    }
 
-    public func listContainerStats(request: Runtime_V1_ListContainerStatsRequest, context: ServerContext) async throws -> Runtime_V1_ListContainerStatsResponse {
-        throw CRIStatus.unimplemented("ListContainerStats")
-    }
 
     public func streamContainerStats(request: Runtime_V1_StreamContainerStatsRequest, response: GRPCCore.RPCWriter<Runtime_V1_StreamContainerStatsResponse>, context: ServerContext) async throws {
         throw CRIStatus.unimplemented("StreamContainerStats")

@@ -34,6 +34,8 @@ public struct CRIContainer: Codable, Sendable, Equatable {
     public var uid: UInt32 = 0
     public var gid: UInt32 = 0
     public var supplementalGroups: [UInt32] = []
+    /// The spec's cgroupsPath, where its usage is read.
+    public var cgroupsPath: String?
     /// The image's stop signal (SIGTERM when it names none).
     public var stopSignal = "SIGTERM"
 

@@ -137,6 +137,7 @@ public actor Containers {
             record.gid = prepared.spec.process?.user.gid ?? 0
             record.supplementalGroups = prepared.spec.process?.user.additionalGids ?? []
             record.stopSignal = prepared.stopSignal
+            record.cgroupsPath = prepared.spec.linux?.cgroupsPath
             record.state = .created
             try save(record)
             containers[id] = record

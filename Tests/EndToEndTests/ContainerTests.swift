@@ -278,6 +278,26 @@ struct ContainerTests {
         }
     }
 
+    @Test func statsComeFromTheCgroupAndTheWritableLayer() async throws {
+        let node = try await Node()
+        let id = try await node.create("busy", "head -c 1048576 /dev/zero > /filler; while true; do :; done")
+        _ = try await node.daemon.withClient { try await $0.runtime.startContainer(.with { $0.containerID = id }, options: $0.options) }
+        try await Task.sleep(for: .milliseconds(500))
+        let stats = try await node.daemon.withClient { try await $0.runtime.containerStats(.with { $0.containerID = id }, options: $0.options).stats }
+        #expect(stats.attributes.id == id && stats.attributes.metadata.name == "busy")
+        #expect(stats.cpu.usageCoreNanoSeconds.value > 100_000_000, "the busy loop used no CPU: \(stats.cpu)")
+        #expect(stats.writableLayer.usedBytes.value >= 1 << 20 && stats.writableLayer.inodesUsed.value >= 1)
+        // Memory comes only where the node's tree has the controller.
+        let mount = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8))?.split(separator: "\n")
+            .first { $0.contains(" - cgroup2 ") }.map { String($0.split(separator: " ")[4]) } ?? "/sys/fs/cgroup"
+        let hasMemory = ((try? String(contentsOfFile: mount + "/cgroup.controllers", encoding: .utf8)) ?? "").contains("memory")
+        #expect(stats.hasMemory == hasMemory)
+        let pod = node.pod
+        let listed = try await node.daemon.withClient { try await $0.runtime.listContainerStats(.with { $0.filter = .with { $0.podSandboxID = pod } }, options: $0.options).stats }
+        #expect(listed.map(\.attributes.id) == [id])
+        _ = try await node.daemon.withClient { try await $0.runtime.removeContainer(.with { $0.containerID = id }, options: $0.options) }
+    }
+
     @Test func stoppingAndRemovingThePodTakesItsContainers() async throws {
         let node = try await Node()
         let id = try await node.create("sleeper", "exec sleep 60")

@@ -1,0 +1,74 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Cgroups
+import LinuxKit
+
+/// One sample of a container's usage, from its cgroup v2 files and its writable layer. A figure the
+/// node cannot give (a tree without the memory controller has no memory.current) is nil: left out
+/// of the reply, never invented.
+public struct ContainerStats: Sendable, Equatable {
+    public var timestamp: Int64
+    public var cpuUsageNanoseconds: UInt64?
+    public var memoryUsage: UInt64?
+    public var memoryWorkingSet: UInt64?
+    public var memoryAvailable: UInt64?
+    public var memoryRSS: UInt64?
+    public var pageFaults: UInt64?
+    public var majorPageFaults: UInt64?
+    public var writableLayer: DiskUsage?
+    public var writableLayerPath: String
+
+    /// `key value` lines (cpu.stat, memory.stat) as numbers.
+    static func fields(_ text: String?) -> [String: UInt64] {
+        var out: [String: UInt64] = [:]
+        for line in (text ?? "").split(separator: "\n") {
+            let parts = line.split(separator: " ")
+            if parts.count == 2, let value = UInt64(parts[1]) { out[String(parts[0])] = value }
+        }
+        return out
+    }
+
+    /// Reads the files of `cgroup` (a directory) and measures `upper`.
+    static func sample(cgroup: String?, upper: String) -> ContainerStats {
+        func read(_ name: String) -> String? {
+            guard let cgroup, let bytes = try? AtomicFile.read(cgroup + "/" + name, limit: 1 << 20) else { return nil }
+            return String(decoding: bytes, as: UTF8.self)
+        }
+        var stats = ContainerStats(timestamp: WallClock.nanoseconds(), writableLayerPath: upper)
+        stats.cpuUsageNanoseconds = fields(read("cpu.stat"))["usage_usec"].map { $0 * 1000 }
+        if let current = read("memory.current").flatMap({ UInt64($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) {
+            let memory = fields(read("memory.stat"))
+            stats.memoryUsage = current
+            // The kubelet's working set: usage less what the kernel can drop at once.
+            let workingSet = current - min(current, memory["inactive_file"] ?? 0)
+            stats.memoryWorkingSet = workingSet
+            stats.memoryRSS = memory["anon"]
+            stats.pageFaults = memory["pgfault"]
+            stats.majorPageFaults = memory["pgmajfault"]
+            if let max = read("memory.max").flatMap({ UInt64($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) {
+                stats.memoryAvailable = max > workingSet ? max - workingSet : 0
+            }
+        }
+        stats.writableLayer = try? DiskUsage.measure(upper)
+        return stats
+    }
+}
+
+extension Containers {
+    /// ContainerStats: the record (for its attributes) and a sample of its usage.
+    public func stats(_ id: String) throws -> (CRIContainer, ContainerStats) {
+        let record = try status(id)
+        return (record, sample(record))
+    }
+
+    /// ListContainerStats: every running container's.
+    public func allStats() -> [(CRIContainer, ContainerStats)] {
+        list().filter { $0.state == .running }.map { ($0, sample($0)) }
+    }
+
+    func sample(_ record: CRIContainer) -> ContainerStats {
+        let cgroup = record.cgroupsPath.flatMap { path in try? CgroupV2.mounted().directory(for: path, id: record.id) }
+        return ContainerStats.sample(cgroup: cgroup, upper: paths.root + "/" + record.id + "/upper")
+    }
+}

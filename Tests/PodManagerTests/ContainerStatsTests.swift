@@ -1,0 +1,28 @@
+import Foundation
+import Testing
+@testable import PodManager
+
+/// The cgroup v2 files as the kernel writes them, in a directory of the test's.
+@Suite struct ContainerStatsTests {
+    @Test func memoryAndCPUFiguresFollowTheKubeletsDefinitions() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("skiff-stats-\(UUID().uuidString.prefix(6))").path
+        try FileManager.default.createDirectory(atPath: dir + "/upper", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "usage_usec 2500\nuser_usec 2000\nsystem_usec 500\n".write(toFile: dir + "/cpu.stat", atomically: true, encoding: .utf8)
+        try "10000\n".write(toFile: dir + "/memory.current", atomically: true, encoding: .utf8)
+        try "anon 6000\nfile 4000\ninactive_file 3000\npgfault 77\npgmajfault 2\n".write(toFile: dir + "/memory.stat", atomically: true, encoding: .utf8)
+        try "20000\n".write(toFile: dir + "/memory.max", atomically: true, encoding: .utf8)
+        try Data(count: 5000).write(to: URL(fileURLWithPath: dir + "/upper/file"))
+        let s = ContainerStats.sample(cgroup: dir, upper: dir + "/upper")
+        #expect(s.cpuUsageNanoseconds == 2_500_000)
+        #expect(s.memoryUsage == 10000 && s.memoryWorkingSet == 7000 && s.memoryRSS == 6000 && s.memoryAvailable == 13000)
+        #expect(s.pageFaults == 77 && s.majorPageFaults == 2)
+        #expect((s.writableLayer?.bytes ?? 0) >= 5000)
+        // No memory controller: no memory figures at all; "max": nothing available to report.
+        try FileManager.default.removeItem(atPath: dir + "/memory.current")
+        #expect(ContainerStats.sample(cgroup: dir, upper: dir + "/upper").memoryUsage == nil)
+        try "10000\n".write(toFile: dir + "/memory.current", atomically: true, encoding: .utf8)
+        try "max\n".write(toFile: dir + "/memory.max", atomically: true, encoding: .utf8)
+        #expect(ContainerStats.sample(cgroup: dir, upper: dir + "/upper").memoryAvailable == nil)
+    }
+}
