@@ -29,6 +29,13 @@ public struct ContainerStats: Sendable, Equatable {
         return out
     }
 
+    /// Whether the kernel's OOM killer ended a process of the cgroup (`oom_kill` in memory.events),
+    /// which makes an exit's reason OOMKilled. Read before the runtime's delete removes the cgroup.
+    static func oomKilled(cgroup: String?) -> Bool {
+        guard let cgroup, let bytes = try? AtomicFile.read(cgroup + "/memory.events", limit: 4096) else { return false }
+        return (fields(String(decoding: bytes, as: UTF8.self))["oom_kill"] ?? 0) > 0
+    }
+
     /// Reads the files of `cgroup` (a directory) and measures `upper`.
     static func sample(cgroup: String?, upper: String) -> ContainerStats {
         func read(_ name: String) -> String? {

@@ -272,7 +272,8 @@ public actor Containers {
         record.state = .exited
         record.finishedAt = exit.exitedAt
         record.exitCode = exit.exitCode
-        record.reason = exit.exitCode == 0 ? "Completed" : "Error"
+        let cgroup = record.cgroupsPath.flatMap { path in try? CgroupV2.mounted().directory(for: path, id: record.id) }
+        record.reason = exit.exitCode == 0 ? "Completed" : ContainerStats.oomKilled(cgroup: cgroup) ? "OOMKilled" : "Error"
         try? save(record)
     }
 

@@ -25,4 +25,16 @@ import Testing
         try "max\n".write(toFile: dir + "/memory.max", atomically: true, encoding: .utf8)
         #expect(ContainerStats.sample(cgroup: dir, upper: dir + "/upper").memoryAvailable == nil)
     }
+
+    @Test func anOOMKillInTheCgroupMakesTheReason() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("skiff-oom-\(UUID().uuidString.prefix(6))").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(!ContainerStats.oomKilled(cgroup: dir))          // no memory controller: no file
+        try "low 0\nhigh 0\nmax 3\noom 1\noom_kill 0\n".write(toFile: dir + "/memory.events", atomically: true, encoding: .utf8)
+        #expect(!ContainerStats.oomKilled(cgroup: dir))          // at the limit, nobody killed
+        try "low 0\nhigh 0\nmax 9\noom 2\noom_kill 1\n".write(toFile: dir + "/memory.events", atomically: true, encoding: .utf8)
+        #expect(ContainerStats.oomKilled(cgroup: dir))
+        #expect(!ContainerStats.oomKilled(cgroup: nil))
+    }
 }
