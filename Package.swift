@@ -77,7 +77,7 @@ let package = Package(
         ),
         .target(name: "PodNetwork", dependencies: ["SkiffConfig", "LinuxKit"]),
         // Pure: CRI container config + image + pod → OCI runtime spec.
-        .target(name: "SpecBuilder", dependencies: ["OCI"]),
+        .target(name: "SpecBuilder", dependencies: ["OCI", "Capabilities"]),
         .target(name: "PodManager", dependencies: ["PodNetwork", "SkiffConfig", "LinuxKit", "JSONCoding", "CShims", "RuntimeEngine", "SpecBuilder", "ImageStore", "OCI", "Cgroups"]),
         .target(
             name: "CRIServer",
@@ -151,7 +151,7 @@ let package = Package(
             dependencies: ["ImageStore", "ImageFixtures", "OCI", "LinuxKit", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .testTarget(name: "PodManagerTests", dependencies: ["PodManager", "PodNetwork", "SkiffConfig", "LinuxKit", "JSONCoding", "CShims"]),
-        .testTarget(name: "SpecBuilderTests", dependencies: ["SpecBuilder", "OCI"]),
+        .testTarget(name: "SpecBuilderTests", dependencies: ["SpecBuilder", "OCI", "Capabilities"]),
         .testTarget(name: "SkiffctlTests", dependencies: ["skiffctl", "JSONCoding"]),
         .testTarget(
             name: "CRIServerTests",

@@ -75,7 +75,11 @@ extension Containers {
     }
 
     func sample(_ record: CRIContainer) -> ContainerStats {
-        let cgroup = record.cgroupsPath.flatMap { path in try? CgroupV2.mounted().directory(for: path, id: record.id) }
-        return ContainerStats.sample(cgroup: cgroup, upper: paths.root + "/" + record.id + "/upper")
+        ContainerStats.sample(cgroup: cgroupDirectory(record), upper: paths.root + "/" + record.id + "/upper")
+    }
+
+    /// The container's cgroup v2 directory (cgroupfs paths; nil where it cannot be known).
+    func cgroupDirectory(_ record: CRIContainer) -> String? {
+        record.cgroupsPath.flatMap { path in try? CgroupV2.mounted().directory(for: path, id: record.id) }
     }
 }

@@ -272,8 +272,7 @@ public actor Containers {
         record.state = .exited
         record.finishedAt = exit.exitedAt
         record.exitCode = exit.exitCode
-        let cgroup = record.cgroupsPath.flatMap { path in try? CgroupV2.mounted().directory(for: path, id: record.id) }
-        record.reason = exit.exitCode == 0 ? "Completed" : ContainerStats.oomKilled(cgroup: cgroup) ? "OOMKilled" : "Error"
+        record.reason = exit.exitCode == 0 ? "Completed" : ContainerStats.oomKilled(cgroup: cgroupDirectory(record)) ? "OOMKilled" : "Error"
         try? save(record)
     }
 

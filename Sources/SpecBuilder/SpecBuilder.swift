@@ -1,3 +1,4 @@
+import Capabilities
 import OCI
 
 /// CRI container config + image config + pod → the OCI runtime spec the runtime gets. Pure: the
@@ -142,17 +143,17 @@ public struct SpecBuilder: Sendable {
         func normal(_ name: String) -> String { let up = name.uppercased(); return up.hasPrefix("CAP_") ? up : "CAP_" + up }
         var set: [String]
         if s.privileged || s.addCapabilities.contains(where: { $0.uppercased() == "ALL" }) {
-            set = Self.allCapabilities
+            set = Capability.names
         } else {
             set = Self.defaultCapabilities
             for name in s.addCapabilities.map(normal) where !set.contains(name) {
-                guard Self.allCapabilities.contains(name) else { throw .invalid(field: "capabilities.add_capabilities", reason: "unknown capability \(name)") }
+                guard Capability.names.contains(name) else { throw .invalid(field: "capabilities.add_capabilities", reason: "unknown capability \(name)") }
                 set.append(name)
             }
         }
         if s.dropCapabilities.contains(where: { $0.uppercased() == "ALL" }) {
             // ALL dropped: only what is explicitly added stays (containerd's order).
-            set = s.addCapabilities.map(normal).filter { Self.allCapabilities.contains($0) }
+            set = s.addCapabilities.map(normal).filter { Capability.names.contains($0) }
         } else {
             let drop = Set(s.dropCapabilities.map(normal))
             set.removeAll { drop.contains($0) }
@@ -163,16 +164,6 @@ public struct SpecBuilder: Sendable {
         caps.permitted = set
         return caps
     }
-
-    static let allCapabilities = [
-        "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL", "CAP_SETGID",
-        "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN",
-        "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE",
-        "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE", "CAP_SYS_RESOURCE", "CAP_SYS_TIME",
-        "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE", "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP",
-        "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ",
-        "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
-    ]
 
     func seccomp(_ choice: ContainerInput.SeccompChoice) throws(SpecError) -> RuntimeSpec.Seccomp? {
         switch choice {
