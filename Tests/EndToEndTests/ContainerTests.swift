@@ -44,8 +44,9 @@ struct ContainerTests {
             registry?.stop()
         }
 
-        func create(_ name: String, _ script: String) async throws -> String {
-            let (pod, image) = (self.pod, self.image)
+        /// A busybox container running `script`, in the node's pod unless another is named.
+        func create(_ name: String, _ script: String, pod: String? = nil, pid: Runtime_V1_NamespaceMode = .container) async throws -> String {
+            let (pod, image) = (pod ?? self.pod, self.image)
             return try await daemon.withClient {
                 try await $0.runtime.createContainer(.with {
                     $0.podSandboxID = pod
@@ -54,7 +55,7 @@ struct ContainerTests {
                         $0.image = .with { $0.image = image }
                         $0.command = ["/bin/sh", "-c", script]
                         $0.logPath = name + "/0.log"
-                        $0.linux.securityContext.namespaceOptions = .with { $0.pid = .container }
+                        $0.linux.securityContext.namespaceOptions = .with { $0.pid = pid }
                     }
                 }, options: $0.options).containerID
             }
@@ -164,8 +165,7 @@ struct ContainerTests {
         _ = try await node.daemon.withClient {
             try await $0.runtime.updateContainerResources(.with { $0.containerID = id; $0.linux.unified = ["hugetlb.2MB.max": "4194304"] }, options: $0.options)
         }
-        let mount = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8))?.split(separator: "\n")
-            .first { $0.contains(" - cgroup2 ") }.map { String($0.split(separator: " ")[4]) } ?? "/sys/fs/cgroup"
+        let mount = cgroup2Mount()
         #expect((try? String(contentsOfFile: "\(mount)/skiff/\(id)/hugetlb.2MB.max", encoding: .utf8)) == "4194304\n")
         // ...and a CPU weight names the controller this node lacks (where it has it, it is set).
         let cpu = await node.call { _ = try await $0.runtime.updateContainerResources(.with { $0.containerID = id; $0.linux.cpuShares = 512 }, options: $0.options) }
@@ -216,23 +216,9 @@ struct ContainerTests {
         let holderFile = node.daemon.state + "/ns/\(pod)/pid-holder"
         let holder = Int32((try String(contentsOfFile: holderFile, encoding: .utf8)).split(separator: " ")[0]) ?? 0
         #expect(holder > 0 && kill(holder, 0) == 0)
-        let image = node.image
-        func create(_ name: String, _ script: String) async throws -> String {
-            try await node.daemon.withClient {
-                try await $0.runtime.createContainer(.with {
-                    $0.podSandboxID = pod
-                    $0.config = .with {
-                        $0.metadata = .with { $0.name = name }
-                        $0.image = .with { $0.image = image }
-                        $0.command = ["/bin/sh", "-c", script]
-                        $0.logPath = name + ".log"
-                        $0.linux.securityContext.namespaceOptions = .with { $0.pid = .pod }
-                    }
-                }, options: $0.options).containerID
-            }
-        }
-        let sleeper = try await create("sleeper", "exec sleep 60")
-        let looker = try await create("looker", "sleep 0.5; tr '\\0' ' ' < /proc/1/cmdline; echo; cat /proc/[0-9]*/comm | grep -c '^sleep$'")
+        let sleeper = try await node.create("sleeper", "exec sleep 60", pod: pod, pid: .pod)
+        let looker = try await node.create("looker", "sleep 0.5; tr '\\0' ' ' < /proc/1/cmdline; echo; cat /proc/[0-9]*/comm | grep -c '^sleep$'",
+                                     pod: pod, pid: .pod)
         for id in [sleeper, looker] {
             _ = try await node.daemon.withClient { try await $0.runtime.startContainer(.with { $0.containerID = id }, options: $0.options) }
         }
@@ -252,8 +238,7 @@ struct ContainerTests {
     /// v2 tree has hugetlb only): refused by default, skipped with a warning when tolerated.
     @Test(arguments: [false, true])
     func limitsOfMissingControllersFailOrAreSkippedWhenTolerated(tolerated: Bool) async throws {
-        let mount = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8))?.split(separator: "\n")
-            .first { $0.contains(" - cgroup2 ") }.map { String($0.split(separator: " ")[4]) } ?? "/sys/fs/cgroup"
+        let mount = cgroup2Mount()
         guard !((try? String(contentsOfFile: mount + "/cgroup.controllers", encoding: .utf8)) ?? "").contains("cpu") else { return }
         let node = try await Node(config: tolerated ? "[runtime]\ntolerate_missing_controllers = [\"cpu\", \"memory\"]\n" : "")
         let (pod, image) = (node.pod, node.image)
@@ -288,8 +273,7 @@ struct ContainerTests {
         #expect(stats.cpu.usageCoreNanoSeconds.value > 100_000_000, "the busy loop used no CPU: \(stats.cpu)")
         #expect(stats.writableLayer.usedBytes.value >= 1 << 20 && stats.writableLayer.inodesUsed.value >= 1)
         // Memory comes only where the node's tree has the controller.
-        let mount = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8))?.split(separator: "\n")
-            .first { $0.contains(" - cgroup2 ") }.map { String($0.split(separator: " ")[4]) } ?? "/sys/fs/cgroup"
+        let mount = cgroup2Mount()
         let hasMemory = ((try? String(contentsOfFile: mount + "/cgroup.controllers", encoding: .utf8)) ?? "").contains("memory")
         #expect(stats.hasMemory == hasMemory)
         let pod = node.pod
@@ -345,4 +329,10 @@ struct ContainerTests {
         #expect(left.map(\.metadata.name) == ["x"])
         #expect(((try? FileManager.default.contentsOfDirectory(atPath: node.daemon.root + "/containers")) ?? []).count == 1)
     }
+}
+
+/// Where the cgroup v2 tree is mounted (the `unified` mount on a hybrid host).
+func cgroup2Mount() -> String {
+    (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8))?.split(separator: "\n")
+        .first { $0.contains(" - cgroup2 ") }.map { String($0.split(separator: " ")[4]) } ?? "/sys/fs/cgroup"
 }
