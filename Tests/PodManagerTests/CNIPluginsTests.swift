@@ -25,8 +25,10 @@ import Testing
             echo "\(name) $CNI_COMMAND" >> "\(dir)/calls"
             \(body)
             """
-        try script.write(toFile: "\(dir)/bin/\(name)", atomically: true, encoding: .utf8)
-        chmod("\(dir)/bin/\(name)", 0o755)
+        // Written by another process: a descriptor open for writing here could reach a concurrent
+        // fork of this (parallel) test process, and running the plugin would fail with ETXTBSY.
+        let written = try ChildProcess.run("/bin/sh", ["-c", "cat > \"$0\" && chmod 755 \"$0\"", "\(dir)/bin/\(name)"], stdin: Array(script.utf8))
+        #expect(written.status == 0, "\(written.stderr)")
     }
 
     func json(_ path: String) throws -> [String: Any] {
