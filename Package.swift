@@ -78,7 +78,7 @@ let package = Package(
         .target(name: "PodNetwork", dependencies: ["SkiffConfig", "LinuxKit"]),
         // Pure: CRI container config + image + pod → OCI runtime spec.
         .target(name: "SpecBuilder", dependencies: ["OCI", "Capabilities"]),
-        .target(name: "PodManager", dependencies: ["PodNetwork", "SkiffConfig", "LinuxKit", "JSONCoding", "CShims", "RuntimeEngine", "SpecBuilder", "ImageStore", "OCI", "Cgroups"]),
+        .target(name: "PodManager", dependencies: ["PodNetwork", "SkiffConfig", "LinuxKit", "JSONCoding", "CShims", "RuntimeEngine", "SpecBuilder", "ImageStore", "OCI", "Cgroups", "Capabilities"]),
         .target(
             name: "CRIServer",
             dependencies: [

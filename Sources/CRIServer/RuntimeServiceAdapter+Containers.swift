@@ -104,6 +104,10 @@ extension RuntimeServiceAdapter {
         c.workingDir = config.workingDir
         // CRI carries env values as bytes; the OCI spec holds strings (JSON), so they go as UTF-8.
         c.env = config.envs.map { (kv: Runtime_V1_KeyValue) -> (key: String, value: String) in (kv.key, String(decoding: kv.value, as: UTF8.self)) }
+        if config.mounts.contains(where: { $0.hasImage && !$0.image.image.isEmpty }) {
+            // Image volumes are not served yet: say so plainly (clients skip the feature on UNIMPLEMENTED).
+            throw CRIStatus.unimplemented("A mount whose source is an image (image volume)")
+        }
         c.mounts = try config.mounts.map { mount in
             let propagation: ContainerInput.Propagation = switch mount.propagation {
             case .propagationPrivate: .private

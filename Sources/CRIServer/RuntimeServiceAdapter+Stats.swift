@@ -36,7 +36,7 @@ extension RuntimeServiceAdapter {
             if let usage = value(s.cpuUsageNanoseconds) {
                 out.cpu = .with { $0.timestamp = s.timestamp; $0.usageCoreNanoSeconds = usage }
             }
-            if s.memoryUsage != nil {
+            if s.memoryUsage != nil || s.memoryRSS != nil {
                 out.memory = .with { m in
                     m.timestamp = s.timestamp
                     value(s.memoryUsage).map { m.usageBytes = $0 }

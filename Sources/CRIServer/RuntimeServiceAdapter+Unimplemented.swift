@@ -5,26 +5,13 @@ import GRPCCore
 // kubelet, crictl and critest test for; a method moves to its own file when it becomes real.
 extension RuntimeServiceAdapter {
 
-
-
-
-
     public func streamPodSandboxes(request: Runtime_V1_StreamPodSandboxesRequest, response: GRPCCore.RPCWriter<Runtime_V1_StreamPodSandboxesResponse>, context: ServerContext) async throws {
         throw CRIStatus.unimplemented("StreamPodSandboxes")
     }
 
-
-
-
-
-
     public func streamContainers(request: Runtime_V1_StreamContainersRequest, response: GRPCCore.RPCWriter<Runtime_V1_StreamContainersResponse>, context: ServerContext) async throws {
         throw CRIStatus.unimplemented("StreamContainers")
     }
-
-
-
-
 
     public func exec(request: Runtime_V1_ExecRequest, context: ServerContext) async throws -> Runtime_V1_ExecResponse {
         throw CRIStatus.unimplemented("Exec")
@@ -37,8 +24,6 @@ extension RuntimeServiceAdapter {
     public func portForward(request: Runtime_V1_PortForwardRequest, context: ServerContext) async throws -> Runtime_V1_PortForwardResponse {
         throw CRIStatus.unimplemented("PortForward")
     }
-
-
 
     public func streamContainerStats(request: Runtime_V1_StreamContainerStatsRequest, response: GRPCCore.RPCWriter<Runtime_V1_StreamContainerStatsResponse>, context: ServerContext) async throws {
         throw CRIStatus.unimplemented("StreamContainerStats")
@@ -58,10 +43,6 @@ extension RuntimeServiceAdapter {
 
     public func checkpointContainer(request: Runtime_V1_CheckpointContainerRequest, context: ServerContext) async throws -> Runtime_V1_CheckpointContainerResponse {
         throw CRIStatus.unimplemented("CheckpointContainer")
-    }
-
-    public func getContainerEvents(request: Runtime_V1_GetEventsRequest, response: GRPCCore.RPCWriter<Runtime_V1_ContainerEventResponse>, context: ServerContext) async throws {
-        throw CRIStatus.unimplemented("GetContainerEvents")
     }
 
     public func listMetricDescriptors(request: Runtime_V1_ListMetricDescriptorsRequest, context: ServerContext) async throws -> Runtime_V1_ListMetricDescriptorsResponse {

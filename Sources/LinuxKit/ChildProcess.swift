@@ -29,9 +29,12 @@ public struct ChildProcess {
 
     /// `status` is the exit code, or 128 + signal. `environment` is added to this process's own
     /// unless `exactEnvironment` is given; `stdin` is written to the program's standard input.
+    /// At the timeout, `onTimeout` (if given) runs first and the program gets `grace` seconds to
+    /// end by itself (a runtime's exec reaps the process `onTimeout` killed); then it is killed.
     public static func run(
         _ path: String, _ args: [String], argv0: String? = nil, environment: [String: String] = [:],
-        exactEnvironment: [String]? = nil, stdin: [UInt8] = [], timeout: Double = 60, outputLimit: Int = 64 << 20
+        exactEnvironment: [String]? = nil, stdin: [UInt8] = [], timeout: Double = 60, outputLimit: Int = 64 << 20,
+        onTimeout: (() -> Void)? = nil, grace: Double = 2
     ) throws -> Result {
         var out: [Int32] = [0, 0], err: [Int32] = [0, 0], input: [Int32] = [0, 0]
         guard pipe(&out) == 0, pipe(&err) == 0, pipe(&input) == 0 else { throw SpawnError(path: path, errno: errno) }
@@ -66,7 +69,8 @@ public struct ChildProcess {
         var status: Int32 = 0
         var exited = false
         var timedOut = false
-        let deadline = now() + timeout
+        var deadline = now() + timeout
+        var onTimeout = onTimeout
         while true {
             if inputFD >= 0 {
                 // Written as the program reads; EPIPE (it does not read) just ends the input.
@@ -86,6 +90,13 @@ public struct ChildProcess {
                 drain(out[0], into: &outBytes, open: &open[0], limit: outputLimit, dropped: &dropped)
                 drain(err[0], into: &errBytes, open: &open[1], limit: outputLimit, dropped: &dropped)
                 break
+            }
+            if now() > deadline, let hook = onTimeout {
+                hook()
+                onTimeout = nil
+                timedOut = true
+                deadline = now() + grace
+                continue
             }
             if now() > deadline {
                 kill(pid, SIGKILL)

@@ -21,6 +21,12 @@ public enum FileSystem {
         if unlink(path) != 0, errno != ENOENT { throw SystemError("unlink", path: path) }
     }
 
+    /// This process's mount table, whole. (Foundation's String(contentsOfFile:) stops after the
+    /// first read of a /proc file: a long table came back cut, and checks on it passed wrongly.)
+    public static func mountInfo() -> String {
+        String(decoding: (try? AtomicFile.read("/proc/self/mountinfo")) ?? [], as: UTF8.self)
+    }
+
     public static func exists(_ path: String) -> Bool {
         var st = stat()
         return lstat(path, &st) == 0

@@ -169,6 +169,16 @@ extension RuntimeSpec {
         public var flags: [String]?
         public var listenerPath: String?
         public var syscalls: [Syscall]?
+
+        public init(defaultAction: String, defaultErrnoRet: UInt32? = nil, architectures: [String]? = nil, flags: [String]? = nil,
+                    listenerPath: String? = nil, syscalls: [Syscall]? = nil) {
+            self.defaultAction = defaultAction
+            self.defaultErrnoRet = defaultErrnoRet
+            self.architectures = architectures
+            self.flags = flags
+            self.listenerPath = listenerPath
+            self.syscalls = syscalls
+        }
     }
 
     public struct Syscall: Codable, Equatable, Sendable {
@@ -176,6 +186,13 @@ extension RuntimeSpec {
         public var action: String
         public var errnoRet: UInt32?
         public var args: [SyscallArg]?
+
+        public init(names: [String], action: String, errnoRet: UInt32? = nil, args: [SyscallArg]? = nil) {
+            self.names = names
+            self.action = action
+            self.errnoRet = errnoRet
+            self.args = args
+        }
     }
 
     public struct SyscallArg: Codable, Equatable, Sendable {
@@ -183,5 +200,12 @@ extension RuntimeSpec {
         public var value: UInt64
         public var valueTwo: UInt64?
         public var op: String
+
+        public init(index: UInt32, value: UInt64, valueTwo: UInt64? = nil, op: String) {
+            self.index = index
+            self.value = value
+            self.valueTwo = valueTwo
+            self.op = op
+        }
     }
 }

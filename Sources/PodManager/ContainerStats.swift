@@ -56,9 +56,41 @@ public struct ContainerStats: Sendable, Equatable {
             if let max = read("memory.max").flatMap({ UInt64($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) {
                 stats.memoryAvailable = max > workingSet ? max - workingSet : 0
             }
+        } else if let procs = read("cgroup.procs") {
+            // No memory controller in this tree: the processes' own counters (resident set and
+            // fault counts of those alive now, as ps shows them) instead of the cgroup's. Usage
+            // and working set need the controller's page accounting and are left out.
+            let pids = procs.split(separator: "\n").compactMap { Int32($0) }
+            stats.memoryRSS = 0
+            stats.pageFaults = 0
+            stats.majorPageFaults = 0
+            for pid in pids {
+                guard let sample = ProcessMemory.read(pid) else { continue }
+                stats.memoryRSS! += sample.rss
+                stats.pageFaults! += sample.minorFaults + sample.majorFaults
+                stats.majorPageFaults! += sample.majorFaults
+            }
         }
         stats.writableLayer = try? DiskUsage.measure(upper)
         return stats
+    }
+}
+
+/// One process's resident set and page faults, from /proc.
+struct ProcessMemory {
+    var rss: UInt64
+    var minorFaults: UInt64
+    var majorFaults: UInt64
+
+    static func read(_ pid: Int32) -> ProcessMemory? {
+        // /proc/<pid>/stat: "pid (comm) state ..." — comm may hold spaces, so fields count from
+        // after its closing parenthesis: minflt is the 10th field overall, majflt the 12th, rss
+        // (pages) the 24th.
+        guard let bytes = try? AtomicFile.read("/proc/\(pid)/stat", limit: 4096),
+              let close = bytes.lastIndex(of: UInt8(ascii: ")")) else { return nil }
+        let fields = String(decoding: bytes[(close + 1)...], as: UTF8.self).split(separator: " ")
+        guard fields.count > 21, let minor = UInt64(fields[7]), let major = UInt64(fields[9]), let pages = UInt64(fields[21]) else { return nil }
+        return ProcessMemory(rss: pages * UInt64(sysconf(Int32(_SC_PAGESIZE))), minorFaults: minor, majorFaults: major)
     }
 }
 

@@ -13,8 +13,7 @@ extension Containers {
     public func update(_ id: String, resources: ContainerInput.Resources) async throws {
         try PodSandboxes.require(id, field: "container_id")
         try await exclusive(id) {
-            var record = try lookup(id)
-            refresh(&record)
+            let record = try current(id)
             guard record.state == .running || record.state == .created else {
                 throw PodManagerError.wrongState("container \(id) is \(record.state.rawValue)")
             }
@@ -49,21 +48,23 @@ extension Containers {
             throw PodManagerError.invalidArgument(field: "cmd", reason: "a program is required, without NUL bytes")
         }
         guard timeout >= 0 else { throw PodManagerError.invalidArgument(field: "timeout", reason: "must not be negative") }
-        var record = try lookup(id)
-        refresh(&record)
+        let record = try current(id)
         guard record.state == .running else { throw PodManagerError.wrongState("container \(id) is not running") }
         let pidFile = volatile(record.id) + "/exec-\(PodSandboxes.newID().prefix(12)).pid"
         let (skiff, root, containerID) = (paths.skiff, paths.runtimeRoot, record.id)
         let seconds = timeout == 0 ? Double(Int32.max) : Double(timeout)
         let outcome = try await OffPool.run {
             defer { unlink(pidFile) }
-            let result = try ChildProcess.run(skiff, ["--root", root, "exec", "--pid-file", pidFile, containerID] + cmd,
-                                              timeout: seconds, outputLimit: Self.execOutputLimit)
-            if result.timedOut, let text = try? AtomicFile.read(pidFile, limit: 64),
-               let pid = Int32(String(decoding: text, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0 {
-                kill(pid, SIGKILL)
+            // The process is killed while the runtime's exec still waits for it, so the exec reaps
+            // it: killed after its parent, it would be an orphan of the host's init, a zombie
+            // that the container's own `pgrep` still sees.
+            return try ChildProcess.run(skiff, ["--root", root, "exec", "--pid-file", pidFile, containerID] + cmd,
+                                        timeout: seconds, outputLimit: Self.execOutputLimit) {
+                if let text = try? AtomicFile.read(pidFile, limit: 64),
+                   let pid = Int32(String(decoding: text, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0 {
+                    kill(pid, SIGKILL)
+                }
             }
-            return result
         }
         if outcome.timedOut { throw PodManagerError.timeout("command timed out after \(timeout) s") }
         return ExecResult(stdout: outcome.stdoutBytes, stderr: outcome.stderrBytes, exitCode: outcome.status)
@@ -73,8 +74,7 @@ extension Containers {
     /// path again (SIGHUP); the call returns once the new file exists.
     public func reopenLog(_ id: String) async throws {
         try PodSandboxes.require(id, field: "container_id")
-        var record = try lookup(id)
-        refresh(&record)
+        let record = try current(id)
         guard record.state == .running else { throw PodManagerError.wrongState("container \(id) is not running") }
         guard !record.logPath.isEmpty else { return }
         guard record.monitorPID > 0, ContainerMonitor.monitorPID(directory: volatile(record.id)) == record.monitorPID,

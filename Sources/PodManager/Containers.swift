@@ -55,6 +55,8 @@ public actor Containers {
     private var containers: [String: CRIContainer] = [:]
     private var busy: Set<String> = []
     private let warn: @Sendable (String) -> Void
+    /// The pods' event hub: containers publish into the same one.
+    var events: LifecycleEvents { pods.events }
 
     public init(paths: Paths, pods: PodSandboxes, images: ImageManager, layout: ImageStoreLayout, tolerateMissing: [String] = [],
                 warn: @escaping @Sendable (String) -> Void) {
@@ -141,6 +143,7 @@ public actor Containers {
             record.state = .created
             try save(record)
             containers[id] = record
+            emit(.created, record)
             return id
         } catch {
             await discard(record)
@@ -168,8 +171,13 @@ public actor Containers {
             let snapshots = Snapshots(root: layout.snapshots)
             try rootfs.mount(layers: image.chainIDs.map { snapshots.path(of: $0) })
             let users = UserDatabase(passwd: rootfs.read("/etc/passwd"), group: rootfs.read("/etc/group"))
+            var builder = SpecBuilder(users: users)
+            builder.hostCapabilities = Self.hostCapabilities
+            if case .localhost(let path) = input.security.seccomp, !input.security.privileged {
+                builder.localhostSeccomp[path] = try Self.localSeccompProfile(path)
+            }
             let spec: RuntimeSpec
-            do { spec = try SpecBuilder(users: users).build(input, image: imageInput, sandbox: sandbox, rootfs: rootfs.rootfs) } catch {
+            do { spec = try builder.build(input, image: imageInput, sandbox: sandbox, rootfs: rootfs.rootfs) } catch {
                 throw PodManagerError.invalidArgument(field: "config", reason: (error as? SpecError)?.description ?? "\(error)")
             }
             try AtomicFile.write(JSONEncoding.encode(spec, pretty: true), to: directory + "/config.json", mode: 0o600)
@@ -193,6 +201,7 @@ public actor Containers {
             try await runtime(["start", id])
             record.startedAt = WallClock.nanoseconds()
             record.state = .running
+            emit(.started, record)
             refresh(&record)
             try save(record)
             containers[id] = record
@@ -228,11 +237,17 @@ public actor Containers {
             guard let record = containers[id] else { return }
             await discard(record)
             containers[id] = nil
+            emit(.deleted, record)
         }
     }
 
     public func status(_ id: String) throws -> CRIContainer {
         try PodSandboxes.require(id, field: "container_id")
+        return try current(id)
+    }
+
+    /// The record with any exit the monitor wrote since, kept (so an exit is noticed, and announced, once).
+    func current(_ id: String) throws -> CRIContainer {
         var record = try lookup(id)
         refresh(&record)
         containers[record.id] = record
@@ -240,7 +255,7 @@ public actor Containers {
     }
 
     public func list() -> [CRIContainer] {
-        for id in containers.keys { if var record = containers[id] { refresh(&record); containers[id] = record } }
+        sweep()
         return containers.values.filter { $0.state != .creating }.sorted { $0.createdAt > $1.createdAt }
     }
 
@@ -274,6 +289,17 @@ public actor Containers {
         record.exitCode = exit.exitCode
         record.reason = exit.exitCode == 0 ? "Completed" : ContainerStats.oomKilled(cgroup: cgroupDirectory(record)) ? "OOMKilled" : "Error"
         try? save(record)
+        emit(.stopped, record)
+    }
+
+    /// Reads every running container's exit record, so a STOPPED event follows an exit within the
+    /// watcher's period even when nobody asks for the container's status.
+    public func sweep() {
+        for id in containers.keys { if var record = containers[id] { refresh(&record); containers[id] = record } }
+    }
+
+    private func emit(_ kind: LifecycleEvent.Kind, _ record: CRIContainer) {
+        events.publish(LifecycleEvent(kind: kind, containerID: record.id, podID: record.podID, at: WallClock.nanoseconds()))
     }
 
     private func waitForExit(_ record: inout CRIContainer, seconds: Double) async {

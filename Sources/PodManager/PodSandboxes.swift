@@ -23,8 +23,12 @@ public actor PodSandboxes {
     private var pods: [String: PodSandboxRecord] = [:]
     private var busy: Set<String> = []
     private let warn: @Sendable (String) -> Void
+    /// Where the pods' CREATED/STARTED/STOPPED/DELETED go (shared with the containers).
+    public let events: LifecycleEvents
 
-    public init(config: SkiffConfiguration, skiff: String, monitor: String, warn: @escaping @Sendable (String) -> Void) {
+    public init(config: SkiffConfiguration, skiff: String, monitor: String, events: LifecycleEvents = LifecycleEvents(),
+                warn: @escaping @Sendable (String) -> Void) {
+        self.events = events
         store = PodStore(root: config.root, state: config.state)
         cni = CNIPlugins(binDirs: config.cni.binDirs, cacheDir: config.state + "/cni")
         cniConfDir = config.cni.confDir
@@ -75,6 +79,8 @@ public actor PodSandboxes {
             record.state = .ready
             try store.save(record)
             pods[record.id] = record
+            emit(.created, record)
+            emit(.started, record)
             return record.id
         } catch {
             await teardown(record)
@@ -90,10 +96,12 @@ public actor PodSandboxes {
         try Self.require(id)
         try await exclusive(id) {
             guard var record = pods[id] else { return }
+            let wasReady = record.state == .ready
             try await release(record)
             record.state = .notReady
             try store.save(record)
             pods[id] = record
+            if wasReady { emit(.stopped, record) }
         }
     }
 
@@ -105,7 +113,13 @@ public actor PodSandboxes {
             if record.state != .notReady { try await release(record) }
             try store.remove(id)
             pods[id] = nil
+            if record.state == .ready { emit(.stopped, record) }
+            emit(.deleted, record)
         }
+    }
+
+    private func emit(_ kind: LifecycleEvent.Kind, _ record: PodSandboxRecord) {
+        events.publish(LifecycleEvent(kind: kind, containerID: record.id, podID: record.id, at: WallClock.nanoseconds()))
     }
 
     public func status(_ id: String) throws(PodManagerError) -> PodSandboxRecord {

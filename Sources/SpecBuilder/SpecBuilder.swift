@@ -6,8 +6,12 @@ import OCI
 /// host's device nodes) and passes it in, so every rule here is unit-tested.
 public struct SpecBuilder: Sendable {
     public var users = UserDatabase()
-    /// The profile RuntimeDefault means on this node; nil: none is available (asking is an error).
+    /// The profile RuntimeDefault means on this node; nil: the built-in one (RuntimeDefaultSeccomp),
+    /// fitted to the container's capabilities.
     public var runtimeDefaultSeccomp: RuntimeSpec.Seccomp?
+    /// What privileged and `ALL` grant: the capabilities the runtime itself holds (its bounding
+    /// set), as containerd does; a capability the node lacks cannot be handed on.
+    public var hostCapabilities: [String] = Capability.names
     /// A Localhost profile the caller loaded, by the path the config named.
     public var localhostSeccomp: [String: RuntimeSpec.Seccomp] = [:]
 
@@ -53,7 +57,7 @@ public struct SpecBuilder: Sendable {
         } else {
             if let masked = c.security.maskedPaths { linux.maskedPaths = masked }
             if let readonly = c.security.readonlyPaths { linux.readonlyPaths = readonly }
-            linux.seccomp = try seccomp(c.security.seccomp)
+            linux.seccomp = try seccomp(c.security.seccomp, capabilities: spec.process?.capabilities?.bounding ?? [])
         }
         spec.linux = linux
         spec.annotations = c.annotations.merging([
@@ -124,6 +128,10 @@ public struct SpecBuilder: Sendable {
             resolved = image.user.isEmpty ? (0, 0, "root") : try users.resolve(image.user)
         }
         if let gid = s.runAsGroup {
+            // CRI: a group without a user is an error (the image's user would get a foreign group).
+            guard s.runAsUser != nil || !s.runAsUsername.isEmpty else {
+                throw .invalid(field: "run_as_group", reason: "needs run_as_user or run_as_username")
+            }
             guard let id = UInt32(exactly: gid) else { throw .invalid(field: "run_as_group", reason: "\(gid) is not a gid") }
             resolved.gid = id
         }
@@ -143,7 +151,7 @@ public struct SpecBuilder: Sendable {
         func normal(_ name: String) -> String { let up = name.uppercased(); return up.hasPrefix("CAP_") ? up : "CAP_" + up }
         var set: [String]
         if s.privileged || s.addCapabilities.contains(where: { $0.uppercased() == "ALL" }) {
-            set = Capability.names
+            set = hostCapabilities
         } else {
             set = Self.defaultCapabilities
             for name in s.addCapabilities.map(normal) where !set.contains(name) {
@@ -165,12 +173,11 @@ public struct SpecBuilder: Sendable {
         return caps
     }
 
-    func seccomp(_ choice: ContainerInput.SeccompChoice) throws(SpecError) -> RuntimeSpec.Seccomp? {
+    func seccomp(_ choice: ContainerInput.SeccompChoice, capabilities: [String]) throws(SpecError) -> RuntimeSpec.Seccomp? {
         switch choice {
         case .unconfined: return nil
         case .runtimeDefault:
-            guard let profile = runtimeDefaultSeccomp else { throw .unavailable("no RuntimeDefault seccomp profile on this node yet") }
-            return profile
+            return runtimeDefaultSeccomp ?? RuntimeDefaultSeccomp.profile(capabilities: capabilities)
         case .localhost(let path):
             guard let profile = localhostSeccomp[path] else { throw .invalid(field: "seccomp.localhost_ref", reason: "no profile at \(path)") }
             return profile

@@ -43,7 +43,9 @@ struct Daemon {
         var transportConfig = HTTP2ServerTransport.Posix.Config.defaults
         TransportLimits.apply(to: &transportConfig, maxMessageSize: Int(config.grpc.maxMessageSize))
         let node = NodeState(config: config)
-        let pods = PodSandboxes(config: config, skiff: Self.companion("skiff"), monitor: Self.companion("skiff-monitor")) { [logger] in logger.warning("\($0)") }
+        let events = LifecycleEvents { [logger] in logger.warning("\($0)") }
+        let pods = PodSandboxes(config: config, skiff: Self.companion("skiff"), monitor: Self.companion("skiff-monitor"),
+                                events: events) { [logger] in logger.warning("\($0)") }
         await pods.recover()
         let layout = ImageStoreLayout(root: config.imageStoreRoot)
         let registries = RegistryClient(hosts: RegistryHosts(configDir: config.images.registryConfigPath),
@@ -64,6 +66,15 @@ struct Daemon {
                 ImageServiceAdapter(layout: layout, images: images, logger: logger),
             ]
         )
+        // Exits are read from the monitors' records when a container is looked at; while someone
+        // watches the events, look every second so STOPPED follows an exit without a relist.
+        let exitWatch = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                if events.subscriberCount > 0 { await containers.sweep() }
+            }
+        }
+        defer { exitWatch.cancel() }
         let signals = SignalWatcher(signals: [SIGTERM, SIGINT]) { signal in
             logger.info("shutting down", metadata: ["signal": "\(signal)"])
             server.beginGracefulShutdown()

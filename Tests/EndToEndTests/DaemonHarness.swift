@@ -98,7 +98,7 @@ final class DaemonHarness: @unchecked Sendable {
             for id in listed.stdout.split(separator: "\n") { _ = try? runCommand(skiff, ["--root", runtimeRoot, "delete", "--force", String(id)]) }
         }
         // Pods the daemon left (pinned namespaces are bind mounts) must not outlive the test.
-        let mounts = ((try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? "").split(separator: "\n")
+        let mounts = FileSystem.mountInfo().split(separator: "\n")
             .compactMap { $0.split(separator: " ").dropFirst(4).first.map(String.init) }.filter { $0.hasPrefix(dir + "/") }
         for mount in mounts.sorted(by: { $0.count > $1.count }) { umount2(mount, Int32(MNT_DETACH)) }
         try? FileManager.default.removeItem(atPath: dir)

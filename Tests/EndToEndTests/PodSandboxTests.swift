@@ -1,6 +1,7 @@
 import CRIAPI
 import CRIClient
 import Foundation
+import LinuxKit
 import GRPCCore
 import Testing
 
@@ -104,7 +105,7 @@ struct PodSandboxTests {
         #expect(stopped.status.state == .sandboxNotready && stopped.status.network.ip.isEmpty)
         #expect(!FileManager.default.fileExists(atPath: ns), "the pinned namespaces are still there")
         #expect(!FileManager.default.fileExists(atPath: "\(node.daemon.dir)/ipam/podnet/\(ip)"), "the address was not released")
-        #expect(!((try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? "").contains(ns))
+        #expect(!FileSystem.mountInfo().contains(ns))
 
         // Remove: gone, and again is fine.
         for _ in 0..<2 {

@@ -15,7 +15,7 @@ struct SandboxNamespacesTests {
     }
 
     func mounted(_ path: String) -> Bool {
-        ((try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? "").contains(" \(path) ")
+        FileSystem.mountInfo().contains(" \(path) ")
     }
 
     @Test func pinnedNamespacesHoldTheHostnameLoopbackAndSysctlsAndGoWithoutATrace() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import LinuxKit
 import Glibc
 import OCI
 import Testing
@@ -7,7 +8,7 @@ import Testing
 @Suite(.enabled(if: isRoot, "needs root for namespaces and mounts"))
 struct CgroupTests {
     static let v2Root: String? = {
-        guard let text = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) else { return nil }
+        let text = FileSystem.mountInfo()
         for line in text.split(separator: "\n") where line.contains(" - cgroup2 ") {
             return String(line.split(separator: " ")[4])
         }

@@ -1,4 +1,5 @@
 import Foundation
+import LinuxKit
 import OCI
 import Testing
 
@@ -106,13 +107,13 @@ struct PropagationTests {
         #expect(try bundle.detached(runtime, ["run", "-d", "--bundle", bundle.dir, bundle.id]).status == 0)
         var seen = false
         for _ in 0..<100 where !seen {
-            let mounts = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+            let mounts = FileSystem.mountInfo()
             seen = mounts.split(separator: "\n").contains { $0.contains(" \(volume)/sub ") && $0.contains("fromcontainer") }
             if !seen { usleep(50_000) }
         }
         #expect(seen, "the container's mount did not reach the host")
         // And nothing else of the container's (its rootfs bind) appeared on the host.
-        let mounts = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+        let mounts = FileSystem.mountInfo()
         #expect(!mounts.contains(" \(bundle.rootfs) "), "the container's rootfs mount leaked to the host")
     }
 }

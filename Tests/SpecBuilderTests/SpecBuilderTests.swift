@@ -140,9 +140,7 @@ import Testing
         spec = try build(container { $0.security.privileged = true })
         #expect(spec.linux?.maskedPaths == nil && spec.linux?.resources?.devices == [RuntimeSpec.DeviceRule(allow: true, access: "rwm")])
         #expect(spec.mounts?.first { $0.destination == "/sys" }?.options?.contains("ro") == false)
-        #expect(throws: SpecError.unavailable("no RuntimeDefault seccomp profile on this node yet")) {
-            try build(container { $0.security.seccomp = .runtimeDefault })
-        }
+        #expect(spec.linux?.seccomp == nil, "privileged ignores seccomp, as containerd does")
         #expect(throws: SpecError.self) { try build(container { $0.resources.memoryLimit = -5 }) }
         #expect(throws: SpecError.self) { try build(container { $0.resources.unified = ["../memory.max": "1"] }) }
     }
@@ -164,5 +162,33 @@ import Testing
         let spec = try build(container { $0.annotations = ["user": "x", "io.kubernetes.cri.sandbox-id": "forged"] })
         #expect(spec.annotations?["io.kubernetes.cri.sandbox-id"] == "pod1")
         #expect(spec.annotations?["io.kubernetes.cri.image-name"] == "registry/app:1" && spec.annotations?["user"] == "x")
+    }
+
+    @Test func runtimeDefaultSeccompRefusesWhatTheCapabilitiesDoNotAllow() throws {
+        let plain = try #require(try build(container { $0.security.seccomp = .runtimeDefault }).linux?.seccomp)
+        let refused = Set(plain.syscalls?.filter { $0.args == nil }.flatMap(\.names) ?? [])
+        #expect(plain.defaultAction == "SCMP_ACT_ALLOW")
+        #expect(refused.isSuperset(of: ["mount", "unshare", "setns", "ptrace", "kexec_load", "init_module", "keyctl", "bpf"]))
+        #expect(!refused.contains("chroot"), "CAP_SYS_CHROOT is a default capability")
+        #expect(plain.syscalls?.contains { $0.names == ["clone"] && $0.args?.first?.op == "SCMP_CMP_MASKED_EQ" } == true)
+        let admin = try #require(try build(container {
+            $0.security.seccomp = .runtimeDefault
+            $0.security.addCapabilities = ["SYS_ADMIN", "SYS_PTRACE"]
+        }).linux?.seccomp)
+        let adminRefused = Set(admin.syscalls?.flatMap(\.names) ?? [])
+        #expect(!adminRefused.contains("mount") && !adminRefused.contains("ptrace") && !adminRefused.contains("clone"))
+        #expect(adminRefused.contains("kexec_load"), "some calls stay refused whatever the capabilities")
+    }
+
+    @Test func privilegedGetsOnlyWhatTheHostHasAndAGroupNeedsAUser() throws {
+        var builder = SpecBuilder(users: UserDatabase(passwd: passwd, group: group))
+        builder.hostCapabilities = Capability.names.filter { $0 != "CAP_SYS_RESOURCE" }
+        let spec = try build(container { $0.security.privileged = true }, builder: builder)
+        #expect(spec.process?.capabilities?.bounding?.contains("CAP_SYS_RESOURCE") == false)
+        #expect(spec.process?.capabilities?.bounding?.contains("CAP_SYS_ADMIN") == true)
+        #expect(throws: SpecError.invalid(field: "run_as_group", reason: "needs run_as_user or run_as_username")) {
+            try build(container { $0.security.runAsGroup = 50 })
+        }
+        #expect(try build(container { $0.security.runAsUsername = "web"; $0.security.runAsGroup = 50 }).process?.user.gid == 50)
     }
 }
