@@ -29,14 +29,6 @@ extension RuntimeServiceAdapter {
         throw CRIStatus.unimplemented("StreamContainerStats")
     }
 
-    public func podSandboxStats(request: Runtime_V1_PodSandboxStatsRequest, context: ServerContext) async throws -> Runtime_V1_PodSandboxStatsResponse {
-        throw CRIStatus.unimplemented("PodSandboxStats")
-    }
-
-    public func listPodSandboxStats(request: Runtime_V1_ListPodSandboxStatsRequest, context: ServerContext) async throws -> Runtime_V1_ListPodSandboxStatsResponse {
-        throw CRIStatus.unimplemented("ListPodSandboxStats")
-    }
-
     public func streamPodSandboxStats(request: Runtime_V1_StreamPodSandboxStatsRequest, response: GRPCCore.RPCWriter<Runtime_V1_StreamPodSandboxStatsResponse>, context: ServerContext) async throws {
         throw CRIStatus.unimplemented("StreamPodSandboxStats")
     }

@@ -285,6 +285,15 @@ struct ContainerTests {
         let pod = node.pod
         let listed = try await node.daemon.withClient { try await $0.runtime.listContainerStats(.with { $0.filter = .with { $0.podSandboxID = pod } }, options: $0.options).stats }
         #expect(listed.map(\.attributes.id) == [id])
+        // The pod: its containers, their processes (the shell), CPU; no interfaces on the node's network.
+        let podStats = try await node.daemon.withClient { try await $0.runtime.podSandboxStats(.with { $0.podSandboxID = pod }, options: $0.options).stats }
+        #expect(podStats.attributes.id == pod && podStats.attributes.metadata.name == "box")
+        #expect(podStats.linux.containers.map(\.attributes.id) == [id])
+        #expect(podStats.linux.process.processCount.value >= 1 && podStats.linux.cpu.usageCoreNanoSeconds.value > 100_000_000)
+        #expect(!podStats.linux.hasNetwork)
+        let pods = try await node.daemon.withClient { try await $0.runtime.listPodSandboxStats(.with { $0.filter = .with { $0.id = pod } }, options: $0.options).stats }
+        #expect(pods.map(\.attributes.id) == [pod])
+        #expect(await node.call { _ = try await $0.runtime.podSandboxStats(.with { $0.podSandboxID = "ffff" }, options: $0.options) } == .notFound)
         _ = try await node.daemon.withClient { try await $0.runtime.removeContainer(.with { $0.containerID = id }, options: $0.options) }
     }
 

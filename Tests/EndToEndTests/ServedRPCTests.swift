@@ -14,7 +14,7 @@ struct RawBytesCoder: MessageSerializer, MessageDeserializer {
 /// (a method missing from the router would also be UNIMPLEMENTED, but without that message).
 @Suite struct ServedRPCTests {
     static let implemented: Set<String> = ["Version", "Status", "RuntimeConfig", "UpdateRuntimeConfig", "ImageFsInfo", "ListImages",
-                                           "ListPodSandbox", "ListContainers", "ListContainerStats"]
+                                           "ListPodSandbox", "ListContainers", "ListContainerStats", "ListPodSandboxStats"]
     /// Served, and an empty request is refused for what it lacks, with this message.
     static let validated: [String: String] = [
         "PullImage": "invalid image.image: required", "ImageStatus": "invalid image.image: required",
@@ -27,6 +27,7 @@ struct RawBytesCoder: MessageSerializer, MessageDeserializer {
         "RemoveContainer": "invalid container_id: required", "ContainerStatus": "invalid container_id: required",
         "ReopenContainerLog": "invalid container_id: required", "UpdateContainerResources": "invalid container_id: required",
         "ExecSync": "invalid container_id: required", "ContainerStats": "invalid container_id: required",
+        "PodSandboxStats": "invalid pod_sandbox_id: required",
     ]
 
     @Test func allFortyOneRPCsAreServed() async throws {

@@ -38,3 +38,25 @@ import Testing
         #expect(!ContainerStats.oomKilled(cgroup: nil))
     }
 }
+
+@Suite struct PodStatsTests {
+    @Test func interfacesComeFromNetDevWithoutLoopback() {
+        let text = """
+            Inter-|   Receive                                                |  Transmit
+             face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed
+                lo:     840      10    0    0    0     0          0         0      840      10    0    0    0     0       0          0
+              eth0: 1234567    900    2    0    0     0          0         0   765432     800    1    0    0     0       0          0
+            """
+        #expect(NetworkInterface.parse(text) == [NetworkInterface(name: "eth0", rxBytes: 1234567, rxErrors: 2, txBytes: 765432, txErrors: 1)])
+    }
+
+    @Test func containersAddUpWhereTheyHaveAFigure() {
+        var a = ContainerStats(timestamp: 1, writableLayerPath: "")
+        a.cpuUsageNanoseconds = 5
+        a.memoryRSS = 100
+        var b = ContainerStats(timestamp: 1, writableLayerPath: "")
+        b.cpuUsageNanoseconds = 7
+        let sum = ContainerStats.sum([a, b])
+        #expect(sum.cpuUsageNanoseconds == 12 && sum.memoryRSS == 100 && sum.memoryUsage == nil)
+    }
+}

@@ -1,0 +1,100 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Cgroups
+import LinuxKit
+
+/// One sample of a pod: its own cgroup's usage where the kubelet made one under `cgroup_parent`
+/// (else the sum of its containers'), its processes, its network interfaces and each container.
+public struct PodStats: Sendable {
+    public var record: PodSandboxRecord
+    public var usage: ContainerStats
+    public var processCount: UInt64?
+    /// Interfaces of the pod's network namespace (none for a pod on the node's network).
+    public var interfaces: [NetworkInterface] = []
+    public var containers: [(CRIContainer, ContainerStats)] = []
+}
+
+/// A line of /proc/<pid>/net/dev.
+public struct NetworkInterface: Sendable, Equatable {
+    public var name: String
+    public var rxBytes: UInt64
+    public var rxErrors: UInt64
+    public var txBytes: UInt64
+    public var txErrors: UInt64
+
+    /// `face: rx-bytes packets errs drop fifo frame compressed multicast tx-bytes packets errs ...`
+    /// after two header lines; lo is left out (the kubelet counts the pod's traffic, not loopback).
+    static func parse(_ text: String) -> [NetworkInterface] {
+        text.split(separator: "\n").dropFirst(2).compactMap { line in
+            guard let colon = line.firstIndex(of: ":") else { return nil }
+            let name = line[..<colon].trimmingCharacters(in: .whitespaces)
+            let numbers = line[line.index(after: colon)...].split(separator: " ").compactMap { UInt64($0) }
+            guard name != "lo", numbers.count >= 11 else { return nil }
+            return NetworkInterface(name: name, rxBytes: numbers[0], rxErrors: numbers[2], txBytes: numbers[8], txErrors: numbers[10])
+        }
+    }
+}
+
+extension Containers {
+    /// PodSandboxStats.
+    public func podStats(_ id: String) async throws -> PodStats {
+        let record = try await pods.status(id)
+        return sample(pod: record)
+    }
+
+    /// ListPodSandboxStats: every ready pod's.
+    public func allPodStats() async -> [PodStats] {
+        await pods.list().filter { $0.state == .ready }.map { sample(pod: $0) }
+    }
+
+    func sample(pod record: PodSandboxRecord) -> PodStats {
+        let members = list().filter { $0.podID == record.id && $0.state == .running }.map { ($0, sample($0)) }
+        let own = podCgroupDirectory(record)
+        var usage = own.map { ContainerStats.sample(cgroup: $0, upper: "") } ?? ContainerStats.sum(members.map(\.1))
+        usage.writableLayer = nil
+        var stats = PodStats(record: record, usage: usage, containers: members)
+        let directories = own.map { [$0] } ?? members.compactMap { cgroupDirectory($0.0) }
+        let counts = directories.compactMap(Self.processCount)
+        stats.processCount = counts.isEmpty ? nil : counts.reduce(0, +)
+        // Any process inside the pod's network namespace shows its interfaces.
+        if record.spec.network != .node, let pid = members.first(where: { $0.0.pid > 0 })?.0.pid,
+           let bytes = try? AtomicFile.read("/proc/\(pid)/net/dev", limit: 1 << 20) {
+            stats.interfaces = NetworkInterface.parse(String(decoding: bytes, as: UTF8.self))
+        }
+        return stats
+    }
+
+    /// The pod's own cgroup (the kubelet's `pod<uid>` under a cgroupfs parent), if there is one.
+    func podCgroupDirectory(_ record: PodSandboxRecord) -> String? {
+        let parent = record.spec.cgroupParent
+        guard parent.hasPrefix("/"), let dir = try? CgroupV2.mounted().directory(for: parent, id: record.id),
+              FileSystem.exists(dir + "/cgroup.procs") else { return nil }
+        return dir
+    }
+
+    /// pids.current where the controller is, else the processes listed in the subtree.
+    static func processCount(_ dir: String) -> UInt64? {
+        if let bytes = try? AtomicFile.read(dir + "/pids.current", limit: 64),
+           let n = UInt64(String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) { return n }
+        guard let bytes = try? AtomicFile.read(dir + "/cgroup.procs", limit: 1 << 20) else { return nil }
+        let own = UInt64(bytes.split(separator: UInt8(ascii: "\n")).count)
+        return FileSystem.directoryEntries(dir).filter { FileSystem.exists(dir + "/" + $0 + "/cgroup.procs") }
+            .compactMap { processCount(dir + "/" + $0) }.reduce(own, +)
+    }
+}
+
+extension ContainerStats {
+    /// Containers' samples added up: a figure is present when any container has it.
+    static func sum(_ samples: [ContainerStats]) -> ContainerStats {
+        var total = ContainerStats(timestamp: WallClock.nanoseconds(), writableLayerPath: "")
+        func add(_ path: WritableKeyPath<ContainerStats, UInt64?>) {
+            let values = samples.compactMap { $0[keyPath: path] }
+            total[keyPath: path] = values.isEmpty ? nil : values.reduce(0, +)
+        }
+        for path in [\ContainerStats.cpuUsageNanoseconds, \.memoryUsage, \.memoryWorkingSet, \.memoryRSS, \.pageFaults, \.majorPageFaults] {
+            add(path)
+        }
+        return total
+    }
+}
