@@ -48,6 +48,15 @@ public struct RuntimeServiceAdapter: Runtime_V1_RuntimeService.SimpleServiceProt
                     }
                 }
             }
+            // Every handler, the default one also under the empty name, as the kubelet reads them.
+            let names = ["", SkiffConfiguration.Runtime.builtInHandler] + node.config.runtime.handlers.keys.sorted()
+            response.runtimeHandlers = names.map { name in
+                .with {
+                    $0.name = name
+                    $0.features = .with { $0.recursiveReadOnlyMounts = false; $0.userNamespaces = false }
+                }
+            }
+            response.features = .with { $0.supplementalGroupsPolicy = true }
             if request.verbose {
                 response.info = try await verboseInfo()
             }
@@ -67,8 +76,8 @@ public struct RuntimeServiceAdapter: Runtime_V1_RuntimeService.SimpleServiceProt
     public func runtimeConfig(
         request: Runtime_V1_RuntimeConfigRequest, context: ServerContext
     ) async throws -> Runtime_V1_RuntimeConfigResponse {
-        // cgroupfs is the only driver (SkiffConfiguration validates it), so report it as is.
-        .with { $0.linux.cgroupDriver = .cgroupfs }
+        // The kubelet (1.31+) takes its cgroup driver from here.
+        .with { $0.linux.cgroupDriver = node.config.runtime.effectiveCgroupDriver == "systemd" ? .systemd : .cgroupfs }
     }
 
     public func updateRuntimeConfig(

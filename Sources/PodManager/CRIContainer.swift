@@ -38,6 +38,8 @@ public struct CRIContainer: Codable, Sendable, Equatable {
     public var cgroupsPath: String?
     /// The image's stop signal (SIGTERM when it names none).
     public var stopSignal = "SIGTERM"
+    /// The pod's runtime handler when it is not the built-in skiff (nil: skiff).
+    public var handler: String?
 
     /// The name the kubelet reserves a container by within its pod.
     var reservedName: String { podID + "/" + name + "/" + String(attempt) }

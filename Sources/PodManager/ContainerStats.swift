@@ -112,6 +112,11 @@ extension Containers {
 
     /// The container's cgroup v2 directory (cgroupfs paths; nil where it cannot be known).
     func cgroupDirectory(_ record: CRIContainer) -> String? {
-        record.cgroupsPath.flatMap { path in try? CgroupV2.mounted().directory(for: path, id: record.id) }
+        guard let path = record.cgroupsPath, let tree = try? CgroupV2.mounted() else { return nil }
+        if path.contains(":") {
+            // The systemd driver's slice:prefix:name: the scope's directory in its slice.
+            return (try? SystemdScope(cgroupsPath: path, id: record.id)).map { tree.root + $0.relativePath }
+        }
+        return try? tree.directory(for: path, id: record.id)
     }
 }

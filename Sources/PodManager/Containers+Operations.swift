@@ -24,7 +24,7 @@ extension Containers {
             let file = volatile(record.id) + "/resources.json"
             try AtomicFile.write(JSONEncoding.encode(limits), to: file, mode: 0o600, durable: false)
             defer { unlink(file) }
-            try await runtime(["update", "-r", file, record.id])
+            try await runtime(["update", "-r", file, record.id], for: record)
         }
     }
 
@@ -51,7 +51,7 @@ extension Containers {
         let record = try current(id)
         guard record.state == .running else { throw PodManagerError.wrongState("container \(id) is not running") }
         let pidFile = volatile(record.id) + "/exec-\(PodSandboxes.newID().prefix(12)).pid"
-        let (skiff, root, containerID) = (paths.skiff, paths.runtimeRoot, record.id)
+        let ((skiff, root), containerID) = (try runtimeOf(record), record.id)
         let seconds = timeout == 0 ? Double(Int32.max) : Double(timeout)
         let outcome = try await OffPool.run {
             defer { unlink(pidFile) }

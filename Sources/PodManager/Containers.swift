@@ -7,6 +7,7 @@ import ImageStore
 import JSONCoding
 import LinuxKit
 import OCI
+import SkiffConfig
 import SpecBuilder
 
 /// The containers of this node's pods. Each runs under its own `skiff-monitor` (ContainerMonitor),
@@ -19,12 +20,15 @@ public actor Containers {
         public var runtimeRoot: String
         public var skiff: String
         public var monitor: String
-        public init(root: String, state: String, runtimeRoot: String, skiff: String, monitor: String) {
+        /// Handlers besides skiff (`runtime.handlers`): name → runc-compatible binary.
+        public var handlers: [String: String]
+        public init(root: String, state: String, runtimeRoot: String, skiff: String, monitor: String, handlers: [String: String] = [:]) {
             self.root = root
             self.state = state
             self.runtimeRoot = runtimeRoot
             self.skiff = skiff
             self.monitor = monitor
+            self.handlers = handlers
         }
     }
 
@@ -68,7 +72,6 @@ public actor Containers {
         self.warn = warn
     }
 
-    var monitor: ContainerMonitor { ContainerMonitor(monitorPath: paths.monitor, runtimePath: paths.skiff, runtimeRoot: paths.runtimeRoot) }
     func recordPath(_ id: String) -> String { paths.root + "/" + id + "/container.json" }
     func volatile(_ id: String) -> String { paths.state + "/" + id }
 
@@ -123,6 +126,8 @@ public actor Containers {
                                       ContainerMountRecord(containerPath: $0.containerPath, hostPath: $0.hostPath, readonly: $0.readonly, propagation: $0.propagation.rawValue)
                                   },
                                   state: .creating, createdAt: WallClock.nanoseconds())
+        record.handler = podSpec.runtimeHandler.isEmpty || podSpec.runtimeHandler == SkiffConfiguration.Runtime.builtInHandler ? nil : podSpec.runtimeHandler
+        _ = try runtimeOf(record)
         containers[id] = record
         busy.insert(id)
         defer { busy.remove(id) }
@@ -155,7 +160,7 @@ public actor Containers {
     /// Rootfs, spec, bundle, then the runtime's create under a monitor: off the pool.
     private func prepare(_ record: CRIContainer, input: ContainerInput, image: ImageRecord, sandbox: SandboxInput) async throws
         -> (spec: RuntimeSpec, started: ContainerMonitor.Started, stopSignal: String) {
-        let (paths, layout, monitor) = (self.paths, self.layout, self.monitor)
+        let (paths, layout, handlerMonitor) = (self.paths, self.layout, try monitor(for: record))
         let directory = paths.root + "/" + record.id
         let volatile = self.volatile(record.id)
         return try await OffPool.run {
@@ -185,6 +190,9 @@ public actor Containers {
             if !record.logPath.isEmpty {
                 try FileSystem.makeDirectories(String(record.logPath[..<record.logPath.lastIndex(of: "/")!]), mode: 0o755)
             }
+            var monitor = handlerMonitor
+            // runc and skiff read slice:prefix:name only with --systemd-cgroup.
+            monitor.systemdCgroup = spec.linux?.cgroupsPath?.contains(":") == true
             let started = try monitor.create(.init(id: record.id, bundle: directory, directory: volatile, logPath: record.logPath.isEmpty ? "/dev/null" : record.logPath,
                                                    stdin: input.stdin, terminal: input.tty))
             return (spec, started, config.config?.stopSignal ?? "SIGTERM")
@@ -198,7 +206,7 @@ public actor Containers {
             guard record.state == .created else {
                 throw PodManagerError.wrongState("container \(id) is \(record.state.rawValue), not created")
             }
-            try await runtime(["start", id])
+            try await runtime(["start", id], for: record)
             record.startedAt = WallClock.nanoseconds()
             record.state = .running
             emit(.started, record)
@@ -217,11 +225,11 @@ public actor Containers {
             refresh(&record)
             if record.state == .running || record.state == .created {
                 if timeout > 0 {
-                    try? await runtime(["kill", id, record.stopSignal])
+                    try? await runtime(["kill", id, record.stopSignal], for: record)
                     await waitForExit(&record, seconds: Double(timeout))
                 }
                 if record.state != .exited {
-                    try? await runtime(["kill", "--all", id, "SIGKILL"])
+                    try? await runtime(["kill", "--all", id, "SIGKILL"], for: record)
                     await waitForExit(&record, seconds: 10)
                 }
             }
@@ -317,17 +325,9 @@ public actor Containers {
         try await body()
     }
 
-    func runtime(_ args: [String]) async throws {
-        let (skiff, root) = (paths.skiff, paths.runtimeRoot)
-        let outcome = try await OffPool.run { try ChildProcess.run(skiff, ["--root", root] + args, timeout: 60) }
-        guard outcome.status == 0 else {
-            throw PodManagerError.runtime(args.first ?? "", said: outcome.stderr.trimmingCharacters(in: .whitespacesAndNewlines))
-        }
-    }
-
     /// Everything a container had: the runtime's state, the rootfs, the directories, the record.
     private func discard(_ record: CRIContainer) async {
-        _ = try? await runtime(["delete", "--force", record.id])
+        _ = try? await runtime(["delete", "--force", record.id], for: record)
         do {
             try ContainerRootfs(directory: paths.root + "/" + record.id).remove()
             try FileSystem.removeTree(volatile(record.id))

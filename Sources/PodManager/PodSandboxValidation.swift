@@ -31,9 +31,6 @@ enum PodSandboxValidation {
         guard spec.pid != .target else {
             throw .invalidArgument(field: "linux.security_context.namespace_options.pid", reason: "TARGET is for containers")
         }
-        guard spec.runtimeHandler.isEmpty || spec.runtimeHandler == "skiff" else {
-            throw .invalidArgument(field: "runtime_handler", reason: "unknown handler \"\(spec.runtimeHandler)\" (this node has: skiff)")
-        }
         for mapping in spec.portMappings {
             guard ["tcp", "udp", "sctp"].contains(mapping.proto), (0...65535).contains(mapping.containerPort),
                   (0...65535).contains(mapping.hostPort), mapping.hostIP.isEmpty || isIP(mapping.hostIP) else {

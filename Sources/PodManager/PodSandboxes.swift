@@ -20,6 +20,8 @@ public actor PodSandboxes {
     /// `skiff-monitor`, which also holds a pod's shared pid namespace.
     let monitor: String
     let systemdCgroup: Bool
+    /// The runtime handlers a pod may name (the built-in one as "" or "skiff").
+    let handlers: Set<String>
     private var pods: [String: PodSandboxRecord] = [:]
     private var busy: Set<String> = []
     private let warn: @Sendable (String) -> Void
@@ -34,7 +36,8 @@ public actor PodSandboxes {
         cniConfDir = config.cni.confDir
         self.skiff = skiff
         self.monitor = monitor
-        systemdCgroup = config.runtime.cgroupDriver == "systemd"
+        systemdCgroup = config.runtime.effectiveCgroupDriver == "systemd"
+        handlers = Set(config.runtime.handlers.keys).union(["", SkiffConfiguration.Runtime.builtInHandler])
         self.warn = warn
     }
 
@@ -61,6 +64,10 @@ public actor PodSandboxes {
     /// RunPodSandbox. A retry of a create that outlived its caller finds the ready pod again.
     public func run(_ spec: PodSandboxSpec) async throws -> String {
         let sysctls = try PodSandboxValidation.validate(spec)
+        guard handlers.contains(spec.runtimeHandler) else {
+            throw PodManagerError.invalidArgument(field: "runtime_handler",
+                                                  reason: "unknown handler \"\(spec.runtimeHandler)\" (this node has: \(handlers.filter { !$0.isEmpty }.sorted().joined(separator: ", ")))")
+        }
         if let existing = pods.values.first(where: { $0.spec.reservedName == spec.reservedName }) {
             guard existing.state == .ready, existing.spec == spec else {
                 throw PodManagerError.alreadyExists("the pod sandbox name \"\(spec.reservedName)\" is reserved for \(existing.id)")

@@ -65,12 +65,13 @@ extension Containers {
         return stats
     }
 
-    /// The pod's own cgroup (the kubelet's `pod<uid>` under a cgroupfs parent), if there is one.
+    /// The pod's own cgroup (the kubelet's `pod<uid>` directory or slice), if there is one.
     func podCgroupDirectory(_ record: PodSandboxRecord) -> String? {
         let parent = record.spec.cgroupParent
-        guard parent.hasPrefix("/"), let dir = try? CgroupV2.mounted().directory(for: parent, id: record.id),
-              FileSystem.exists(dir + "/cgroup.procs") else { return nil }
-        return dir
+        guard let tree = try? CgroupV2.mounted() else { return nil }
+        let dir: String? = parent.hasSuffix(".slice") ? (try? SystemdScope.expand(parent)).map { tree.root + $0 }
+            : parent.hasPrefix("/") ? try? tree.directory(for: parent, id: record.id) : nil
+        return dir.flatMap { FileSystem.exists($0 + "/cgroup.procs") ? $0 : nil }
     }
 
     /// pids.current where the controller is, else the processes listed in the subtree.

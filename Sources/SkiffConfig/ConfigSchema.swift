@@ -51,13 +51,18 @@ enum ConfigSchema {
         ConfigKey(section: "cni", name: "bin_dirs", doc: "Directories searched for CNI plugins, in order.",
                   apply: { c, v throws(ValueError) in c.cni.binDirs = try pathList(v) },
                   render: { "[" + $0.cni.binDirs.map(quote).joined(separator: ", ") + "]" }),
-        ConfigKey(section: "runtime", name: "cgroup_driver", doc: "Only cgroupfs: Skiff writes cgroup v2 itself.",
-                  apply: { c, v throws(ValueError) in c.runtime.cgroupDriver = try oneOf(v, ["cgroupfs"]) },
+        ConfigKey(section: "runtime", name: "cgroup_driver",
+                  doc: "systemd (containers in transient scopes, under kubelet slices such as kubepods-burstable-pod<uid>.slice) or cgroupfs (directories under paths such as /kubepods/burstable/pod<uid>); empty: systemd where PID 1 is systemd, else cgroupfs. RuntimeConfig reports it to the kubelet.",
+                  apply: { c, v throws(ValueError) in c.runtime.cgroupDriver = try oneOf(v, ["", "cgroupfs", "systemd"]) },
                   render: { quote($0.runtime.cgroupDriver) }),
         ConfigKey(section: "runtime", name: "tolerate_missing_controllers",
                   doc: "cgroup v2 controllers (cpu, cpuset, memory, pids, io, hugetlb) whose absence only skips a container's limits for them, with a warning; by default such a limit fails the create.",
                   apply: { c, v throws(ValueError) in c.runtime.tolerateMissingControllers = try controllers(v) },
                   render: { "[" + $0.runtime.tolerateMissingControllers.map(quote).joined(separator: ", ") + "]" }),
+        ConfigKey(section: "runtime", name: "handlers",
+                  doc: "Runtime handlers besides the built-in skiff: name = path of a runc-compatible binary, e.g. { runc = \"/usr/sbin/runc\" }. A pod picks one with runtime_handler.",
+                  apply: { c, v throws(ValueError) in c.runtime.handlers = try handlers(v) },
+                  render: { "{ " + $0.runtime.handlers.sorted { $0.key < $1.key }.map { "\($0.key) = \(quote($0.value))" }.joined(separator: ", ") + " }" }),
         ConfigKey(section: "images", name: "registry_config_path",
                   doc: "Per-registry hosts.toml directories (<dir>/<host>/hosts.toml), as containerd's config_path.",
                   apply: { c, v throws(ValueError) in c.images.registryConfigPath = try absolutePath(v, allowEmpty: true) },
@@ -110,6 +115,21 @@ enum ConfigSchema {
             throw ValueError(message: "\(n) is out of range \(range.lowerBound)...\(range.upperBound)")
         }
         return n
+    }
+
+    /// Handler names as Kubernetes RuntimeClass handlers are (DNS labels); `skiff` is built in.
+    static func handlers(_ v: TOMLValue) throws(ValueError) -> [String: String] {
+        guard case .table(let table) = v else { throw ValueError(message: "expected a table of name = path, found \(v.typeName)") }
+        var out: [String: String] = [:]
+        for name in table.keys {
+            guard let entry = table[name] else { continue }
+            guard !name.isEmpty, name.utf8.count <= 63, name != SkiffConfiguration.Runtime.builtInHandler,
+                  name.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7a) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2d }) else {
+                throw ValueError(message: "'\(name)' is not a handler name (lowercase letters, digits and '-', not '\(SkiffConfiguration.Runtime.builtInHandler)')")
+            }
+            out[name] = try absolutePath(entry.value)
+        }
+        return out
     }
 
     static func oneOf(_ v: TOMLValue, _ allowed: [String]) throws(ValueError) -> String {

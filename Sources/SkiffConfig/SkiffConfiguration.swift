@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 /// The effective configuration of skiffd. Every field has a default, so no file is needed.
 /// Loaded from `/etc/skiff/config.toml` plus `config.d/*.toml` drop-ins (see `ConfigLoader`).
 public struct SkiffConfiguration: Equatable, Sendable {
@@ -29,11 +32,22 @@ public struct SkiffConfiguration: Equatable, Sendable {
     }
 
     public struct Runtime: Equatable, Sendable {
-        /// Only `cgroupfs` is supported: Skiff writes the cgroup v2 tree itself.
-        public var cgroupDriver = "cgroupfs"
+        /// `systemd`, `cgroupfs`, or empty: decided by the node (`effectiveCgroupDriver`).
+        public var cgroupDriver = ""
         /// cgroup v2 controllers whose absence is tolerated: a container's limit for one of them is
         /// skipped with a warning instead of failing the create (the kubelet always sends CPU shares).
         public var tolerateMissingControllers: [String] = []
+        /// Runtime handlers besides skiff: name → a runc-compatible binary.
+        public var handlers: [String: String] = [:]
+        /// The driver in force: an empty setting means systemd where PID 1 is systemd (it has
+        /// made /run/systemd/system, as sd_booted checks), as kubeadm nodes expect.
+        public var effectiveCgroupDriver: String {
+            if !cgroupDriver.isEmpty { return cgroupDriver }
+            var info = stat()
+            return stat("/run/systemd/system", &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR ? "systemd" : "cgroupfs"
+        }
+        /// The handler of a pod whose runtime_handler is empty, and the one that cannot be removed.
+        public static let builtInHandler = "skiff"
     }
 
     public struct Images: Equatable, Sendable {
@@ -83,6 +97,7 @@ extension SkiffConfiguration.Runtime: Encodable {
     enum CodingKeys: String, CodingKey {
         case cgroupDriver = "cgroup_driver"
         case tolerateMissingControllers = "tolerate_missing_controllers"
+        case handlers
     }
 }
 

@@ -54,7 +54,8 @@ struct Daemon {
         let images = ImageManager(layout: layout, client: registries, parallelLayers: Int(config.images.parallelLayers))
         let containers = Containers(
             paths: .init(root: config.root + "/containers", state: config.state + "/containers", runtimeRoot: config.state + "/runtime",
-                         skiff: Self.companion("skiff"), monitor: Self.companion("skiff-monitor")),
+                         skiff: Self.companion("skiff"), monitor: Self.companion("skiff-monitor"),
+                         handlers: config.runtime.handlers),
             pods: pods, images: images, layout: layout, tolerateMissing: config.runtime.tolerateMissingControllers) { [logger] in logger.warning("\($0)") }
         await containers.recover()
         await images.setUsers { await containers.imageUsers() }

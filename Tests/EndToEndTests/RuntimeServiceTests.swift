@@ -39,12 +39,23 @@ import Testing
         #expect(after.info.isEmpty)
     }
 
-    @Test func runtimeConfigReportsCgroupfs() async throws {
-        let daemon = try await DaemonHarness()
+    @Test(arguments: ["", "cgroupfs", "systemd"])
+    func runtimeConfigReportsTheCgroupDriver(driver: String) async throws {
+        let daemon = try await DaemonHarness(config: driver.isEmpty ? "" : "[runtime]\ncgroup_driver = \"\(driver)\"\n")
         let reply = try await daemon.withClient { cri in
             try await cri.runtime.runtimeConfig(Runtime_V1_RuntimeConfigRequest(), options: cri.options)
         }
-        #expect(reply.linux.cgroupDriver == .cgroupfs)
+        // Unset, the node decides: systemd only where PID 1 is systemd.
+        let systemd = driver == "systemd" || (driver.isEmpty && FileManager.default.fileExists(atPath: "/run/systemd/system"))
+        #expect(reply.linux.cgroupDriver == (systemd ? .systemd : .cgroupfs))
+    }
+
+    @Test func statusListsTheHandlersWithTheirFeatures() async throws {
+        let daemon = try await DaemonHarness(config: "[runtime.handlers]\nrunc = \"/usr/sbin/runc\"\n")
+        let reply = try await daemon.withClient { cri in try await cri.runtime.status(Runtime_V1_StatusRequest(), options: cri.options) }
+        #expect(reply.runtimeHandlers.map(\.name) == ["", "skiff", "runc"])
+        #expect(reply.runtimeHandlers.allSatisfy { !$0.features.recursiveReadOnlyMounts && !$0.features.userNamespaces })
+        #expect(reply.features.supplementalGroupsPolicy)
     }
 
     @Test func updateRuntimeConfigKeepsAValidPodCIDRAndRejectsABadOne() async throws {

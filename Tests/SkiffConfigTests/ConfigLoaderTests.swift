@@ -68,7 +68,11 @@ import Testing
         ("[grpc]\nmax_message_size = 12", "grpc.max_message_size", "12 is out of range 4096...1073741824"),
         ("[grpc]\ngid = \"wheel\"", "grpc.gid", "expected an integer, found string"),
         ("[cni]\nbin_dirs = \"/one\"", "cni.bin_dirs", "expected an array, found string"),
-        ("[runtime]\ncgroup_driver = \"systemd\"", "runtime.cgroup_driver", "'systemd' is not one of cgroupfs"),
+        ("[runtime]\ncgroup_driver = \"docker\"", "runtime.cgroup_driver", "'docker' is not one of , cgroupfs, systemd"),
+        ("[runtime]\nhandlers = { Skiff = \"/usr/bin/x\" }", "runtime.handlers", "'Skiff' is not a handler name (lowercase letters, digits and '-', not 'skiff')"),
+        ("[runtime]\nhandlers = { skiff = \"/usr/bin/x\" }", "runtime.handlers", "'skiff' is not a handler name (lowercase letters, digits and '-', not 'skiff')"),
+        ("[runtime]\nhandlers = { runc = \"runc\" }", "runtime.handlers", "expected an absolute path, found 'runc'"),
+        ("[runtime]\nhandlers = [\"runc\"]", "runtime.handlers", "expected a table of name = path, found array"),
         ("[runtime]\ntolerate_missing_controllers = [\"cpu\", \"gpu\"]", "runtime.tolerate_missing_controllers", "'gpu' is not one of cpu, cpuset, memory, pids, io, hugetlb"),
         ("version = 2", "version", "2 is out of range 1...1"),
         ("[images]\nparallel_layers = 0", "images.parallel_layers", "0 is out of range 1...16"),
@@ -100,6 +104,8 @@ import Testing
         config.logLevel = "trace"
         config.images.authFile = "/etc/skiff/auth.json"
         config.images.parallelLayers = 5
+        config.runtime.cgroupDriver = "systemd"
+        config.runtime.handlers = ["runc": "/usr/sbin/runc", "crun": "/usr/bin/crun"]
         var reread = SkiffConfiguration()
         try ConfigLoader.apply(text: ConfigRenderer.render(config, header: "test"), file: "rendered", to: &reread)
         #expect(reread == config)
