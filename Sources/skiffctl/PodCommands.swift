@@ -70,15 +70,27 @@ struct PodsCommand: AsyncParsableCommand {
     @Option(name: [.customShort("o"), .long], help: "Output format: json, yaml or table.") var output: OutputFormat = .table
     @Option(help: "Filter by pod id.") var id: String?
     @Option(help: "Filter by state: ready or notready.") var state: String?
+    @Option(help: "Filter by pod name (a substring, as crictl's pattern matches it).") var name: String?
+    @Option(help: "Filter by pod namespace (a substring).") var namespace: String?
+    @Option(help: "Filter by a label, key=value (repeatable).") var label: [String] = []
 
     func run() async throws {
+        var labels: [String: String] = [:]
+        for pair in label {
+            guard let eq = pair.firstIndex(of: "="), eq != pair.startIndex else { throw ValidationError("--label \(pair): expected key=value") }
+            labels[String(pair[..<eq])] = String(pair[pair.index(after: eq)...])
+        }
+        let selector = labels
         let reply = try await Session.run(global, .runtime, doing: "listing pod sandboxes") { cri in
             try await cri.runtime.listPodSandbox(.with { request in
                 if let id { request.filter.id = id }
                 if let state { request.filter.state.state = state.lowercased() == "ready" ? .sandboxReady : .sandboxNotready }
+                request.filter.labelSelector = selector
             }, options: cri.options)
         }
-        let items = reply.items.sorted { $0.createdAt > $1.createdAt }
+        let items = reply.items.sorted { $0.createdAt > $1.createdAt }.filter { pod in
+            (name.map { pod.metadata.name.contains($0) } ?? true) && (namespace.map { pod.metadata.namespace.contains($0) } ?? true)
+        }
         if quiet { return items.forEach { print($0.id) } }
         if output != .table {
             return print(try output.render(.object(["items": .array(try items.map { try Session.json($0, template: ReplyTemplates.podSandbox) })])))

@@ -23,6 +23,7 @@ struct Skiffctl: AsyncParsableCommand {
                       PullCommand.self, ImagesCommand.self, InspectiCommand.self, RmiCommand.self,
                       RunpCommand.self, StoppCommand.self, RmpCommand.self, PodsCommand.self, InspectpCommand.self,
                       CreateCommand.self, StartCommand.self, StopCommand.self, RmCommand.self, PsCommand.self,
-                      InspectCommand.self, ExecCommand.self, UpdateCommand.self, LogsCommand.self]
+                      InspectCommand.self, ExecCommand.self, UpdateCommand.self, LogsCommand.self, RunCommand.self,
+                      StatsCommand.self, StatspCommand.self, EventsCommand.self]
     )
 }

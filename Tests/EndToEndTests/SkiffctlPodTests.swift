@@ -1,0 +1,61 @@
+import Foundation
+import Testing
+
+/// skiffctl's pod and container commands against a live skiffd with the test registry: run,
+/// pods with filters, stats and statsp tables, and events streamed while it happens.
+@Suite(.enabled(if: getuid() == 0, "needs root for containers"), .serialized)
+struct SkiffctlPodTests {
+    @Test func runStatsStatspAndEventsAsCrictlPrintsThem() async throws {
+        let node = try await ContainerTests.Node()
+        let endpoint = "unix://" + node.daemon.socket
+        let dir = node.daemon.dir
+        func skiffctl(_ args: [String]) throws -> CommandResult {
+            try runCommand(Binaries.path("skiffctl"), ["-r", endpoint] + args, environment: ["CRI_CONFIG_FILE": dir + "/none.yaml"])
+        }
+        let podConfig = #"{"metadata": {"name": "cli-pod", "namespace": "tools", "uid": "u-cli"}, "log_directory": "\#(node.logs)/cli", "labels": {"tier": "x"},"#
+            + #" "linux": {"security_context": {"namespace_options": {"network": 2}}}}"#
+        try podConfig.write(toFile: dir + "/pod.json", atomically: true, encoding: .utf8)
+        try #"{"metadata": {"name": "spin"}, "image": {"image": "\#(node.image)"}, "command": ["/bin/sh", "-c", "while true; do :; done"], "log_path": "spin.log"}"#
+            .write(toFile: dir + "/container.json", atomically: true, encoding: .utf8)
+
+        // Events, from a second skiffctl that streams them while the rest happens.
+        let events = Process()
+        events.executableURL = URL(fileURLWithPath: Binaries.path("skiffctl"))
+        events.arguments = ["-r", endpoint, "events"]
+        events.environment = ["CRI_CONFIG_FILE": dir + "/none.yaml"]
+        let pipe = Pipe()
+        events.standardOutput = pipe
+        try events.run()
+        try await Task.sleep(for: .milliseconds(500))
+
+        let run = try skiffctl(["run", "container.json", "pod.json"].map { $0.hasSuffix(".json") ? dir + "/" + $0 : $0 })
+        #expect(run.status == 0, "\(run.stderr)")
+        let id = run.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(id.count == 64)
+        let pods = try skiffctl(["pods", "-q", "--name", "cli", "--namespace", "tools", "--label", "tier=x"])
+        let none = try skiffctl(["pods", "-q", "--label", "tier=y"])
+        #expect(pods.stdout.split(separator: "\n").count == 1 && none.stdout.isEmpty)
+
+        let stats = try skiffctl(["stats", "--id", id])
+        let lines = stats.stdout.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init) }
+        #expect(lines.first == ["CONTAINER", "NAME", "CPU", "%", "MEM", "DISK", "INODES"], "\(stats.stdout)")
+        // A busy loop: about one core over the sampled second.
+        #expect(lines.count == 2 && lines[1][1] == "spin" && (Double(lines[1][2]) ?? 0) > 50, "\(stats.stdout)")
+        let json = try skiffctl(["stats", "-o", "json", "--id", id])
+        let object = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
+        #expect((object?["stats"] as? [[String: Any]])?.count == 1, "\(json.stdout)")
+        let statsp = try skiffctl(["statsp"])
+        #expect(statsp.stdout.hasPrefix("POD") && statsp.stdout.contains("cli-pod"), "\(statsp.stdout) \(statsp.stderr)")
+
+        #expect(try skiffctl(["rm", "-f", id]).status == 0)
+        try await Task.sleep(for: .milliseconds(500))
+        events.terminate()
+        events.waitUntilExit()
+        let streamed = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let kinds = streamed.split(separator: "\n").filter { $0.contains("\"containerEventType\"") && $0.contains("CONTAINER_") }
+            .map { $0.split(separator: "\"")[3] }
+        // The pod's CREATED and STARTED, then the container's four.
+        #expect(kinds == ["CONTAINER_CREATED_EVENT", "CONTAINER_STARTED_EVENT", "CONTAINER_CREATED_EVENT", "CONTAINER_STARTED_EVENT",
+                          "CONTAINER_STOPPED_EVENT", "CONTAINER_DELETED_EVENT"], "\(streamed.prefix(3000))")
+    }
+}
