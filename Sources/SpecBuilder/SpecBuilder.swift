@@ -141,8 +141,10 @@ public struct SpecBuilder: Sendable {
             guard let id = UInt32(exactly: group) else { throw .invalid(field: "supplemental_groups", reason: "\(group) is not a gid") }
             extra.append(id)
         }
-        var seen = Set([resolved.gid])
-        let groups = extra.filter { seen.insert($0).inserted }
+        // The primary group leads the list, as containerd writes it: the process's groups are
+        // exactly these (what `id -G` prints), and ContainerStatus.user reports them so.
+        var seen = Set<UInt32>()
+        let groups = ([resolved.gid] + extra).filter { seen.insert($0).inserted }
         user.additionalGids = groups.isEmpty ? nil : groups
         return user
     }

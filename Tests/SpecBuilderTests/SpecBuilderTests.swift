@@ -70,9 +70,9 @@ import Testing
     @Test func usersResolveFromTheImagesFiles() throws {
         var spec = try build(container(), image(user: "web"))
         #expect(spec.process?.user.uid == 1000 && spec.process?.user.gid == 1000)
-        #expect(spec.process?.user.additionalGids == [50])       // staff lists web (policy Merge)
+        #expect(spec.process?.user.additionalGids == [1000, 50]) // the primary group, and staff lists web (policy Merge)
         spec = try build(container { $0.security.strictSupplementalGroups = true; $0.security.supplementalGroups = [29] }, image(user: "web"))
-        #expect(spec.process?.user.additionalGids == [29])
+        #expect(spec.process?.user.additionalGids == [1000, 29])
         spec = try build(container { $0.security.runAsUser = 4242 })
         #expect(spec.process?.user.uid == 4242 && spec.process?.user.gid == 0)
         spec = try build(container { $0.security.runAsUsername = "web"; $0.security.runAsGroup = 7 })
