@@ -28,7 +28,7 @@ test: build
 # runs containerd with skiff and runc as handlers, driven through CRI by skiffctl.
 test-vm: build
 	Scripts/vm/run-tests.sh $(BIN)/skiff
-	Scripts/vm/node-tests.sh $(BIN)/skiff $(BIN)/skiffctl
+	Scripts/vm/node-tests.sh $(BIN)
 
 protos:
 	Scripts/gen-protos.sh

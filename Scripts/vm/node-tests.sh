@@ -4,11 +4,14 @@
 # (Tests/VM/node/containerd-runtime.sh). Images come from a registry started here on loopback,
 # which the guest reaches as 10.0.2.2.
 #
-# Usage: Scripts/vm/node-tests.sh SKIFF SKIFFCTL
+# Then skiffd itself as the node's CRI runtime (Tests/VM/node/skiffd-node.sh).
+#
+# Usage: Scripts/vm/node-tests.sh BIN_DIR      (skiff, skiff-monitor, skiffd, skiffctl)
 # Needs: root, qemu-system-x86, debootstrap, docker-registry, skopeo, python3.
 set -euo pipefail
-[[ $# -eq 2 && -x $1 && -x $2 ]] || { echo "usage: $0 SKIFF SKIFFCTL" >&2; exit 2; }
-skiff=$(realpath "$1") skiffctl=$(realpath "$2")
+[[ $# -eq 1 && -x $1/skiff && -x $1/skiffctl && -x $1/skiffd && -x $1/skiff-monitor ]] || { echo "usage: $0 BIN_DIR" >&2; exit 2; }
+bin=$(realpath "$1")
+skiff=$bin/skiff skiffctl=$bin/skiffctl
 cd "$(dirname "$0")/../.."
 work=.build/vm/node
 rm -rf "$work" && mkdir -p "$work/share/lib" "$work/images"
@@ -22,9 +25,9 @@ Tests/Fixtures/images/push-images.sh "$work/images" "127.0.0.1:$port" >/dev/null
 
 share=$work/share
 install -m 755 "$skiff" "$share/skiff"
-install -m 755 "$skiffctl" "$share/skiffctl"
-# skiffctl's Swift libraries: the guest has none (a debug build links them dynamically).
-for lib in $(ldd "$skiffctl" | grep -o '/[^ ]*' | grep -E 'swift|Foundation|dispatch|BlocksRuntime'); do
+for f in skiffctl skiffd skiff-monitor; do install -m 755 "$bin/$f" "$share/$f"; done
+# The Swift libraries of skiffctl and skiffd: the guest has none (a debug build links them dynamically).
+for lib in $(ldd "$skiffctl" "$bin/skiffd" | grep -o '/[^ ]*' | grep -E 'swift|Foundation|dispatch|BlocksRuntime' | sort -u); do
     cp -L "$lib" "$share/lib/"
 done
 install -m 755 Tests/VM/node/*.sh "$share/"
@@ -43,6 +46,10 @@ PY
 cat >"$share/guest-main.sh" <<MAIN
 #!/bin/sh
 /bin/sh /mnt/share/systemd-driver.sh /mnt/share/skiff /mnt/share/bundle; driver=\$?
-CHECKS="${CHECKS:-}" /bin/sh /mnt/share/containerd-runtime.sh /mnt/share 10.0.2.2:$port ${HANDLERS:-runc skiff} && [ \$driver -eq 0 ] && echo "NODE-TESTS: ALL PASSED"
+CHECKS="${CHECKS:-}" /bin/sh /mnt/share/containerd-runtime.sh /mnt/share 10.0.2.2:$port ${HANDLERS:-runc skiff}; containerd=\$?
+# containerd goes first: skiffd uses the same CNI bridge after it.
+systemctl stop containerd
+CHECKS="${SKIFFD_CHECKS:-}" /bin/sh /mnt/share/skiffd-node.sh /mnt/share 10.0.2.2:$port; skiffd=\$?
+[ \$driver -eq 0 ] && [ \$containerd -eq 0 ] && [ \$skiffd -eq 0 ] && echo "NODE-TESTS: ALL PASSED"
 MAIN
 Scripts/vm/boot-guest.sh "$share" 1200

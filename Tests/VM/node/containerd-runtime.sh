@@ -10,14 +10,9 @@
 set -u
 share=$1 registry=$2
 shift 2
-failures=0
 sock=/run/containerd/containerd.sock
-# Every call bounded: a hang is a failure with diagnostics, not a guest that never powers off.
-ctl() { LD_LIBRARY_PATH=$share/lib timeout 90 "$share/skiffctl" --runtime-endpoint unix://$sock --image-endpoint unix://$sock --timeout 60s "$@"; }
-pass() { echo "PASS $handler: $1"; }
-fail() {
-    echo "FAIL $handler: $1: $2"
-    failures=$((failures + 1))
+. "$share/cri-lib.sh"
+diagnose() {
     journalctl -u containerd --no-pager -n 30 -o cat 2>/dev/null | sed 's/^/INFO containerd: /'
     for f in /run/containerd/io.containerd.runtime.v2.task/k8s.io/*/log.json; do
         [ -s "$f" ] && tail -n 3 "$f" | sed "s|^|INFO $(basename "$(dirname "$f")" | cut -c1-12) log.json: |"
@@ -65,53 +60,6 @@ EOF
     for _ in $(seq 60); do ctl version >/dev/null 2>&1 && return 0; sleep 1; done
     echo "FAIL setup: containerd did not answer on $sock"
     exit 1
-}
-
-# pod_config NAME: a pod in the kubelet's shape (a cgroup parent that is a systemd slice).
-pod_config() {
-    cat >"/tmp/$1-pod.json" <<EOF
-{"metadata": {"name": "$1", "namespace": "node-test", "uid": "$1-$handler-uid", "attempt": 0},
- "hostname": "$1", "log_directory": "/tmp/logs/$1-$handler",
- "linux": {"cgroup_parent": "kubepods-besteffort-pod$(echo "$1$handler" | tr -cd 'a-z0-9').slice",
-           "security_context": {"namespace_options": {"network": 0, "pid": 1}}}}
-EOF
-    echo "/tmp/$1-pod.json"
-}
-
-# container_config NAME COMMAND [MEMORY_LIMIT]: a container of the busybox image, as CRI sends it.
-container_config() {
-    memory=${3:-0}
-    cat >"/tmp/$1-ctr.json" <<EOF
-{"metadata": {"name": "$1"}, "image": {"image": "$registry/busybox:latest"},
- "command": ["/bin/sh", "-c", "$2"], "log_path": "$1.log",
- "linux": {"resources": {"cpu_shares": 2, "memory_limit_in_bytes": $memory}}}
-EOF
-    echo "/tmp/$1-ctr.json"
-}
-
-# run_pod NAME COMMAND [MEMORY]: prints "POD CONTAINER" once the container is started.
-run_pod() {
-    pod=$(ctl runp --runtime "$handler" "$(pod_config "$1")") || return 1
-    ctr=$(ctl create "$pod" "$(container_config "$1" "$2" "${3:-0}")" "/tmp/$1-pod.json") || return 1
-    ctl start "$ctr" >/dev/null || return 1
-    echo "$pod $ctr"
-}
-
-remove_pod() { ctl stopp "$1" >/dev/null 2>&1; ctl rmp "$1" >/dev/null 2>&1; }
-
-# The first value of KEY in skiffctl's JSON (crictl's layout: one "key": value per line).
-field() { sed -n "s/^ *\"$1\": \"\{0,1\}\([^\",]*\)\"\{0,1\},\{0,1\}\$/\1/p" | head -n1; }
-state_of() {
-    json=$(ctl inspect -o json "$1" 2>/dev/null)
-    echo "$(echo "$json" | field state) $(echo "$json" | field reason)"
-}
-
-wait_state() {  # CONTAINER WANT SECONDS
-    for _ in $(seq "$3"); do
-        case "$(state_of "$1")" in "$2"*) return 0 ;; esac
-        sleep 1
-    done
-    return 1
 }
 
 check_pod() {

@@ -1,0 +1,137 @@
+#!/bin/sh
+# In the Debian guest (systemd, full cgroup v2): skiffd itself is the node's CRI runtime, driven by
+# skiffctl as a kubelet would drive it: CNI bridge networking, the systemd cgroup driver (PID 1 is
+# systemd), memory, CPU and pids limits enforced and reported, complete stats, and containers that
+# survive kill -9 of the daemon. Prints "PASS skiffd: <check>" or "FAIL skiffd: <check>: <why>".
+#
+# Usage (in the guest): skiffd-node.sh SHARE REGISTRY
+#   SHARE     skiffd, skiff, skiff-monitor, skiffctl and the Swift libraries (lib/)
+#   REGISTRY  host:port of the registry holding busybox (the host, seen from the guest)
+set -u
+share=$1 registry=$2
+sock=/run/skiff/skiff.sock handler=skiff label=skiffd
+. "$share/cri-lib.sh"
+diagnose() { tail -n 20 /tmp/skiffd.log 2>/dev/null | sed 's/^/INFO skiffd: /'; }
+
+start_skiffd() {
+    LD_LIBRARY_PATH=$share/lib /usr/local/bin/skiffd --config /etc/skiff/config.toml >>/tmp/skiffd.log 2>&1 &
+    skiffd_pid=$!
+    for _ in $(seq 60); do ctl version >/dev/null 2>&1 && return 0; sleep 1; done
+    echo "FAIL setup: skiffd did not answer on $sock"
+    diagnose
+    exit 1
+}
+
+setup() {
+    for f in skiffd skiff skiff-monitor; do install -m 755 "$share/$f" /usr/local/bin/$f; done
+    mkdir -p "/etc/skiff/certs.d/$registry" /etc/cni/net.d
+    printf 'server = "http://%s"\n[host."http://%s"]\n  capabilities = ["pull", "resolve"]\n' "$registry" "$registry" \
+        >"/etc/skiff/certs.d/$registry/hosts.toml"
+    cat >/etc/cni/net.d/10-node.conflist <<'CNI'
+{"cniVersion": "1.0.0", "name": "node", "plugins": [
+  {"type": "bridge", "bridge": "cni0", "isGateway": true, "ipMasq": true,
+   "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.88.0.0/16"}]], "routes": [{"dst": "0.0.0.0/0"}]}},
+  {"type": "portmap", "capabilities": {"portMappings": true}}]}
+CNI
+    # Nothing about the cgroup driver: PID 1 is systemd, so skiffd picks systemd.
+    printf 'version = 1\n[cni]\nbin_dirs = ["/usr/lib/cni"]\n' >/etc/skiff/config.toml
+    start_skiffd
+    ctl pull "$registry/busybox:latest" >/dev/null || { echo "FAIL setup: pull of $registry/busybox:latest"; diagnose; exit 1; }
+}
+
+stats_json() { ctl stats -o json --id "$1" 2>/dev/null; }
+# The value of "key": {"value": "N"} in skiffctl's JSON (the line after the key).
+value_of() { grep -A1 "\"$1\"" | sed -n 's/.*"value": "\([0-9]*\)".*/\1/p' | head -n1; }
+
+check_network() {
+    # A pod on the CNI bridge serves on its IP; its stats name the interface and count the bytes.
+    if ids=$(run_pod web "echo hello-from-the-pod > /index.html; exec /bin/busybox httpd -f -p 8080 -h /"); then
+        set -- $ids
+        ip=$(ctl inspectp -o json "$1" | field ip)
+        body=""
+        # The guest has no wget: busybox's, from the bundle template in the share.
+        for _ in $(seq 20); do body=$("$share/bundle/rootfs/bin/busybox" wget -qO- -T 3 "http://$ip:8080/index.html" 2>/dev/null) && break; sleep 1; done
+        if [ "$body" = hello-from-the-pod ]; then pass "a pod serves on its pod IP ($ip) through the CNI bridge"; else fail "a pod serves on its pod IP" "ip '$ip', got '$body'"; fi
+        podstats=$(ctl statsp -o json --id "$1" 2>/dev/null)
+        rx=$(echo "$podstats" | value_of rxBytes)
+        if echo "$podstats" | grep -q '"name": "eth0"' && [ "${rx:-0}" -gt 0 ]; then
+            pass "pod stats: eth0 received $rx bytes"
+        else
+            fail "pod stats name eth0 with its traffic" "$(echo "$podstats" | head -c 600)"
+        fi
+        stats=$(stats_json "$2")
+        ws=$(echo "$stats" | value_of workingSetBytes) usage=$(echo "$stats" | value_of usageBytes)
+        if [ "${ws:-0}" -gt 0 ] && [ "${usage:-0}" -gt 0 ]; then pass "container stats: working set $ws, usage $usage"; else fail "container stats are complete" "$(echo "$stats" | head -c 600)"; fi
+        remove_pod "$1"
+    else
+        fail "a pod serves on its pod IP" "runp/create/start failed"
+    fi
+}
+
+check_oom() {
+    if ids=$(run_pod hog "/bin/busybox sleep 1; exec /bin/busybox tail /dev/zero" 33554432); then
+        set -- $ids
+        if wait_state "$2" "CONTAINER_EXITED OOMKilled" 60; then pass "a container over its memory limit is OOMKilled (exit $(ctl inspect -o json "$2" | field exitCode))"
+        else fail "a container over its memory limit is OOMKilled" "state $(state_of "$2")"; fi
+        remove_pod "$1"
+    else
+        fail "a container over its memory limit is OOMKilled" "runp/create/start failed"
+    fi
+}
+
+check_limits() {
+    # CPU: a fifth of a core for a busy loop; pids: 16 at most, whatever the loop forks.
+    script='(while :; do :; done) & for i in $(seq 40); do /bin/busybox sleep 60 & done; exec /bin/busybox sleep 3600'
+    if ids=$(run_pod limits "$script" 0 '"cpu_quota": 20000, "cpu_period": 100000, "unified": {"pids.max": "16"}'); then
+        set -- $ids
+        sleep 4
+        first=$(stats_json "$2" | value_of usageCoreNanoSeconds)
+        sleep 5
+        second=$(stats_json "$2" | value_of usageCoreNanoSeconds)
+        used=$(( (${second:-0} - ${first:-0}) / 50000000 ))   # percent of one core over 5 s
+        if [ "$used" -ge 10 ] && [ "$used" -le 30 ]; then pass "cpu.max holds a busy loop to ${used}% of a core"; else fail "cpu.max holds a busy loop to 20%" "${used}% ($first -> $second)"; fi
+        # Read from the host: at its limit the container has no room for an exec.
+        pid=$(ctl inspect -o json "$2" | field pid)
+        cgroup=/sys/fs/cgroup$(sed -n 's/^0:://p' "/proc/$pid/cgroup" 2>/dev/null)
+        procs=$(cat "$cgroup/pids.current" 2>&1) events=$(cat "$cgroup/pids.events" 2>&1)
+        case "$procs $events" in
+            1[0-6]" max "[1-9]*) pass "pids.max holds the container to $procs processes ($events)" ;;
+            *) fail "pids.max holds the container to 16" "pids.current $procs, $events" ;;
+        esac
+        remove_pod "$1"
+    else
+        fail "cpu and pids limits" "runp/create/start failed"
+    fi
+}
+
+check_survival() {
+    # kill -9 of skiffd: the container keeps running and logging; a new skiffd finds it running.
+    if ids=$(run_pod survivor "while :; do echo tick; /bin/busybox sleep 1; done"); then
+        set -- $ids
+        pid=$(ctl inspect -o json "$2" | field pid)
+        kill -9 "$skiffd_pid"
+        sleep 3
+        lines=$(wc -l <"/tmp/logs/survivor-skiff/survivor.log")
+        if kill -0 "$pid" 2>/dev/null && [ "$lines" -ge 3 ]; then pass "kill -9 of skiffd: the container runs on and logs ($lines lines)"; else fail "the container outlives skiffd" "pid $pid, $lines log lines"; fi
+        start_skiffd
+        if [ "$(state_of "$2")" = "CONTAINER_RUNNING " ] && [ "$(ctl exec -s "$2" echo back)" = back ]; then pass "a restarted skiffd recovers the running container"
+        else fail "a restarted skiffd recovers the running container" "state $(state_of "$2")"; fi
+        remove_pod "$1"
+    else
+        fail "the container outlives skiffd" "runp/create/start failed"
+    fi
+}
+
+check_census() {
+    # Nothing of the removed pods is left: mounts, scopes, network namespaces, monitors.
+    left=$(grep -c -e /run/skiff/ns -e /var/lib/skiff/containers /proc/self/mountinfo)
+    scopes=$(find /sys/fs/cgroup/kubepods.slice -name 'skiff-*.scope' 2>/dev/null | wc -l)
+    monitors=$(pgrep -c skiff-monitor)
+    if [ "$left" -eq 0 ] && [ "$scopes" -eq 0 ] && [ "$monitors" -eq 0 ]; then pass "nothing left after the pods went"
+    else fail "nothing left after the pods went" "$left mounts, $scopes scopes, $monitors monitors"; fi
+}
+
+setup
+for check in ${CHECKS:-network oom limits survival census}; do "check_$check"; done
+kill "$skiffd_pid" 2>/dev/null
+exit $failures
