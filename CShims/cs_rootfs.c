@@ -116,6 +116,17 @@ static int remount_bind(const char *procpath, unsigned long flags) {
     return mount(NULL, procpath, NULL, MS_REMOUNT | MS_BIND | flags | locked_flags(procpath), NULL);
 }
 
+/// mount_setattr(2)'s argument (its own definition: glibc's and the kernel's headers disagree on
+/// who declares it).
+struct cs_mount_attr { uint64_t attr_set, attr_clr, propagation, userns_fd; };
+
+/// Sets `attr` on the mount at `procpath` and on every mount below it: "rro" makes a volume's
+/// submounts read-only too, which a remount of the top alone does not.
+static int set_recursive(const char *procpath, uint64_t attr) {
+    struct cs_mount_attr a = { attr, 0, 0, 0 };
+    return (int)syscall(SYS_mount_setattr, AT_FDCWD, procpath, AT_RECURSIVE, &a, sizeof a);
+}
+
 static void do_mount(const cs_mount *m, int index) {
     int fd = open_target(m->target, m->target_is_file);
     if (fd < 0) cs_fail(CS_STAGE_MOUNT_TARGET, errno, index);
@@ -135,11 +146,13 @@ static void do_mount(const cs_mount *m, int index) {
     }
     close(fd);
     // The old fd still names the covered directory; reopen to reach the new mount.
-    if ((bind && m->remount) || m->propagation) {
+    if ((bind && m->remount) || m->propagation || m->recursive_attr) {
         fd = open_in_root(m->target);
         if (fd < 0) cs_fail(CS_STAGE_MOUNT_TARGET, errno, index);
         cs_fd_path(procpath, fd);
         if (bind && m->remount && remount_bind(procpath, m->remount | (flags & MS_REC)) != 0)
+            cs_fail(CS_STAGE_REMOUNT, errno, index);
+        if (m->recursive_attr && set_recursive(procpath, m->recursive_attr) != 0)
             cs_fail(CS_STAGE_REMOUNT, errno, index);
         if (m->propagation && mount(NULL, procpath, NULL, m->propagation, NULL) != 0)
             cs_fail(CS_STAGE_MOUNT_PROPAGATION, errno, index);
@@ -153,7 +166,7 @@ static void make_device(const cs_plan *plan, const cs_device *d, int index) {
     if (!base || mkdirs_in_root(parent) != 0) cs_fail(CS_STAGE_DEVICE, errno ? errno : EINVAL, index);
     if (plan->bind_devices) {
         // A user namespace may not mknod: bind the host's node over an empty file instead.
-        cs_mount m = { d->path, d->path, NULL, MS_BIND, 0, 0, NULL, 1, NULL };
+        cs_mount m = { d->path, d->path, NULL, MS_BIND, 0, 0, NULL, 1, NULL, 0 };
         do_mount(&m, index);
         return;
     }

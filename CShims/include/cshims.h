@@ -100,6 +100,7 @@ typedef struct {
     const char *data;          // filesystem options
     int target_is_file;        // bind of a non-directory: create a file, not a directory
     const char *fallback_source; // when mounting fstype fails with EPERM/EBUSY, bind this instead
+    uint64_t recursive_attr;   // MOUNT_ATTR_* set on the mount and every mount below it (mount_setattr, AT_RECURSIVE); 0 none
 } cs_mount;
 
 /// A device node to create (or, inside a user namespace, bind from the host).

@@ -115,7 +115,8 @@ extension RuntimeServiceAdapter {
             case .propagationBidirectional: .bidirectional
             case .UNRECOGNIZED(let n): throw PodManagerError.invalidArgument(field: "mounts.propagation", reason: "unknown value \(n)")
             }
-            return .init(containerPath: mount.containerPath, hostPath: mount.hostPath, readonly: mount.readonly, propagation: propagation)
+            return .init(containerPath: mount.containerPath, hostPath: mount.hostPath, readonly: mount.readonly, propagation: propagation,
+                         recursiveReadOnly: mount.recursiveReadOnly)
         }
         guard config.devices.isEmpty else {
             throw PodManagerError.wrongState("devices in a container config are not supported yet")

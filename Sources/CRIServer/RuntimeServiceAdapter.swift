@@ -53,7 +53,9 @@ public struct RuntimeServiceAdapter: Runtime_V1_RuntimeService.SimpleServiceProt
             response.runtimeHandlers = names.map { name in
                 .with {
                     $0.name = name
-                    $0.features = .with { $0.recursiveReadOnlyMounts = false; $0.userNamespaces = false }
+                    // skiff applies `rro` with mount_setattr; what another binary supports is not known here.
+                    let builtIn = name.isEmpty || name == SkiffConfiguration.Runtime.builtInHandler
+                    $0.features = .with { $0.recursiveReadOnlyMounts = builtIn; $0.userNamespaces = false }
                 }
             }
             response.features = .with { $0.supplementalGroupsPolicy = true }

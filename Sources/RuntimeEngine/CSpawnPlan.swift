@@ -57,7 +57,8 @@ final class CSpawnPlan {
         raw.mounts = array(plan.mounts.map { m in
             cs_mount(source: string(m.source), target: string(m.target), fstype: string(m.fstype), flags: m.flags,
                      propagation: m.propagation, remount: m.remount, data: string(m.data),
-                     target_is_file: m.targetIsFile ? 1 : 0, fallback_source: string(m.fallbackSource))
+                     target_is_file: m.targetIsFile ? 1 : 0, fallback_source: string(m.fallbackSource),
+                     recursive_attr: m.recursiveAttributes)
         })
         raw.mount_count = Int32(plan.mounts.count)
         raw.devices = array(plan.devices.map { d in

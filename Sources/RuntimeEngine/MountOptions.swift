@@ -4,7 +4,12 @@ public struct MountOptions: Equatable, Sendable {
     public var clearedFlags: UInt = 0
     public var propagation: UInt = 0
     public var data: [String] = []
+    /// MOUNT_ATTR_* set recursively with mount_setattr (`rro`).
+    public var recursiveAttributes: UInt64 = 0
     public var isBind: Bool { flags & MountFlag.bind != 0 }
+
+    /// MOUNT_ATTR_RDONLY.
+    public static let recursiveReadOnly: UInt64 = 1
 
     /// Flags only a remount applies to a bind mount.
     public static func bindRemountFlags(_ flags: UInt) -> UInt {
@@ -41,7 +46,7 @@ public struct MountOptions: Equatable, Sendable {
     ]
     /// Every option name understood (`features`), filesystem data options aside.
     public static var names: [String] {
-        (Array(setting.keys) + Array(clearing.keys) + Array(propagations.keys) + Array(ignored)).sorted()
+        (Array(setting.keys) + Array(clearing.keys) + Array(propagations.keys) + Array(ignored) + ["rro"]).sorted()
     }
 
     /// Options that change nothing Skiff does but that other runtimes' specs carry.
@@ -61,6 +66,10 @@ public struct MountOptions: Equatable, Sendable {
                 clearedFlags |= flag
             } else if let value = Self.propagations[option] {
                 propagation = value
+            } else if option == "rro" {
+                // Read-only all the way down (kernel 5.12+), for CRI's recursive_read_only.
+                recursiveAttributes |= Self.recursiveReadOnly
+                flags |= MountFlag.readOnly
             } else if Self.ignored.contains(option) {
                 continue
             } else if option.hasPrefix("idmap") || option.hasPrefix("ridmap") || option == "remount" {

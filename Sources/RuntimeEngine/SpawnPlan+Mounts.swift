@@ -19,6 +19,7 @@ extension SpawnPlan {
                 source: mount.source, target: mount.destination, fstype: isBind ? nil : type,
                 flags: options.flags, propagation: options.propagation, remount: 0,
                 data: options.data.isEmpty ? nil : options.data.joined(separator: ","), targetIsFile: false)
+            entry.recursiveAttributes = options.recursiveAttributes
             if type == "cgroup" || type == "cgroup2" {
                 entry = cgroupMount(target: mount.destination, options: options)
             } else if isBind {

@@ -12,6 +12,8 @@ public struct SpawnPlan: Equatable, Sendable {
         public var targetIsFile: Bool
         /// A cgroup2 mount that may fail (EPERM, EBUSY) falls back to a bind of this host directory.
         public var fallbackSource: String? = nil
+        /// MOUNT_ATTR_* applied to the mount and all below it (`rro`).
+        public var recursiveAttributes: UInt64 = 0
         /// Stands for the container's cgroup: the source is filled in once the cgroup is known.
         public var isCgroup = false
     }

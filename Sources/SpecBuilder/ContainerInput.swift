@@ -33,11 +33,15 @@ public struct ContainerInput: Sendable, Equatable {
         public var hostPath: String
         public var readonly = false
         public var propagation = Propagation.private
-        public init(containerPath: String, hostPath: String, readonly: Bool = false, propagation: Propagation = .private) {
+        /// Read-only all the way down, submounts included (CRI's recursive_read_only).
+        public var recursiveReadOnly = false
+        public init(containerPath: String, hostPath: String, readonly: Bool = false, propagation: Propagation = .private,
+                    recursiveReadOnly: Bool = false) {
             self.containerPath = containerPath
             self.hostPath = hostPath
             self.readonly = readonly
             self.propagation = propagation
+            self.recursiveReadOnly = recursiveReadOnly
         }
     }
 

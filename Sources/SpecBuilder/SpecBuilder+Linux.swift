@@ -29,10 +29,15 @@ extension SpecBuilder {
             case .hostToContainer: "rslave"
             case .bidirectional: "rshared"
             }
+            // CRI: a recursive read-only mount must be read-only and private (a shared or slave
+            // mount would take new, writable submounts from the host).
+            if m.recursiveReadOnly && (!m.readonly || m.propagation != .private) {
+                throw .invalid(field: field + ".recursive_read_only", reason: "needs readonly and private propagation")
+            }
             let destination = Self.clean(m.containerPath)
             mounts.removeAll { Self.clean($0.destination) == destination }
             mounts.append(RuntimeSpec.Mount(destination: m.containerPath, type: "bind", source: m.hostPath,
-                                            options: ["rbind", propagation, m.readonly ? "ro" : "rw"]))
+                                            options: ["rbind", propagation, m.recursiveReadOnly ? "rro" : m.readonly ? "ro" : "rw"]))
         }
         return mounts
     }

@@ -101,3 +101,13 @@ import Testing
         #expect((try? ContainerStore.validate(id: "pod_1.a-b")) != nil)
     }
 }
+
+@Suite struct RecursiveMountOptionTests {
+    @Test func rroIsReadOnlyAndRecursive() throws {
+        let options = try MountOptions(["rbind", "rro"])
+        #expect(options.recursiveAttributes == MountOptions.recursiveReadOnly)
+        #expect(options.flags & MountOptions.MountFlag.readOnly != 0)
+        #expect(MountOptions.names.contains("rro"))
+        #expect(try MountOptions(["rbind", "ro"]).recursiveAttributes == 0)
+    }
+}

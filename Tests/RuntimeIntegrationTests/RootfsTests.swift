@@ -117,3 +117,23 @@ struct PropagationTests {
         #expect(!mounts.contains(" \(bundle.rootfs) "), "the container's rootfs mount leaked to the host")
     }
 }
+
+/// `rro` (CRI's recursive_read_only): the volume and every mount below it are read-only, where a
+/// plain `ro` leaves a submount writable.
+@Suite(.enabled(if: isRoot, "needs root for namespaces and mounts"))
+struct RecursiveReadOnlyTests {
+    @Test(arguments: [("ro", "0"), ("rro", "1")])
+    func aSubmountIsReadOnlyOnlyUnderRro(option: String, refusals: String) throws {
+        let bundle = try Bundle(args: ["/bin/sh", "-c",
+                                       "n=0; for f in /vol/top /vol/sub/inner; do /bin/busybox touch $f 2>/dev/null || n=$((n+1)); done; echo refused=$n"])
+        let volume = bundle.dir + "/volume"
+        try FileManager.default.createDirectory(atPath: volume + "/sub", withIntermediateDirectories: true)
+        #expect(mount("tmpfs", volume + "/sub", "tmpfs", 0, nil) == 0)
+        defer { umount2(volume + "/sub", Int32(MNT_DETACH)) }
+        bundle.spec.mounts?.append(RuntimeSpec.Mount(destination: "/vol", type: "bind", source: volume, options: ["rbind", "rprivate", option]))
+        try bundle.writeSpec()
+        let outcome = try bundle.run(.skiff, ["run", "--bundle", bundle.dir, bundle.id])
+        // The top is read-only either way; the tmpfs below it only under rro.
+        #expect(outcome.stdout.contains("refused=\(refusals == "1" ? 2 : 1)"), "\(outcome.stdout) \(outcome.stderr)")
+    }
+}

@@ -191,4 +191,15 @@ import Testing
         }
         #expect(try build(container { $0.security.runAsUsername = "web"; $0.security.runAsGroup = 50 }).process?.user.gid == 50)
     }
+
+    @Test func recursiveReadOnlyNeedsReadOnlyAndPrivate() throws {
+        let ok = try build(container { $0.mounts = [.init(containerPath: "/v", hostPath: "/h", readonly: true, recursiveReadOnly: true)] })
+        #expect(ok.mounts?.first { $0.destination == "/v" }?.options == ["rbind", "rprivate", "rro"])
+        for bad in [ContainerInput.Mount(containerPath: "/v", hostPath: "/h", readonly: false, recursiveReadOnly: true),
+                    ContainerInput.Mount(containerPath: "/v", hostPath: "/h", readonly: true, propagation: .hostToContainer, recursiveReadOnly: true)] {
+            #expect(throws: SpecError.invalid(field: "mounts[0].recursive_read_only", reason: "needs readonly and private propagation")) {
+                try build(container { $0.mounts = [bad] })
+            }
+        }
+    }
 }
