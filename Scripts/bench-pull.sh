@@ -5,87 +5,20 @@
 #
 #   bench-pull.sh SKIFFD SKIFFCTL
 #
-# Each runtime is a private instance under a temporary directory (own root, state, socket,
-# config). Between runs the store is emptied with `rmi --all`, and the benchmark checks that no
-# blob or snapshot is left. Peak RSS is the daemon's VmHWM over the timed runs (reset after the
-# warm-up through /proc/PID/clear_refs). Processes are stopped by the pids recorded here.
+# Each runtime is a private instance under a temporary directory (Scripts/bench-lib.sh). Between
+# runs the store is emptied with `rmi --all`, and the benchmark checks that no blob or snapshot is left. Peak RSS is the daemon's VmHWM over the timed runs (reset after the
+# warm-up through /proc/PID/clear_refs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 skiffd=$1 skiffctl=$2
 runs=${RUNS:-7}
-fixtures=Tests/Fixtures/images
 work=$(mktemp -d /tmp/skiff-bench-pull.XXXXXX)
 port=$((20000 + RANDOM % 20000))
 image=127.0.0.1:$port/big:latest
-pids=()
-
-cleanup() {
-    set +e
-    for pid in "${pids[@]}"; do
-        kill -TERM "$pid" 2>/dev/null
-        for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-    done
-    bash "$fixtures/registry.sh" stop "$work/reg" >/dev/null
-    if grep -q " $work/" /proc/mounts; then
-        echo "bench-pull: mounts left under $work, not removing it" >&2
-    else
-        rm -rf "$work"
-    fi
-}
-trap cleanup EXIT
-
-python3 "$fixtures/build-images.py" "$work/images" big >/dev/null
-bash "$fixtures/registry.sh" start "$work/reg" "$port" >/dev/null
-bash "$fixtures/push-images.sh" "$work/images" "127.0.0.1:$port" >/dev/null
-
-# ---- skiffd
-mkdir -p "$work/skiff/etc"
-printf '[cni]\nconf_dir = "%s"\n' "$work/skiff/etc/net.d" >"$work/skiff/etc/config.toml"
-"$skiffd" --config "$work/skiff/etc/config.toml" --root "$work/skiff/root" --state "$work/skiff/state" \
-    --socket "$work/skiff/skiff.sock" </dev/null >"$work/skiffd.log" 2>&1 &
-pids+=($!)
-skiff_pid=$!
-
-# ---- containerd, with the registry as a plain-HTTP host
-mkdir -p "$work/ctrd/certs.d/127.0.0.1:$port" "$work/ctrd/net.d"
-printf 'server = "http://127.0.0.1:%s"\n[host."http://127.0.0.1:%s"]\n  capabilities = ["pull", "resolve"]\n' \
-    "$port" "$port" >"$work/ctrd/certs.d/127.0.0.1:$port/hosts.toml"
-cat >"$work/ctrd/config.toml" <<TOML
-version = 2
-root = "$work/ctrd/root"
-state = "$work/ctrd/state"
-[grpc]
-  address = "$work/ctrd/containerd.sock"
-[ttrpc]
-  address = "$work/ctrd/containerd.sock.ttrpc"
-[debug]
-  address = ""
-[metrics]
-  address = ""
-[plugins]
-  [plugins."io.containerd.internal.v1.opt"]
-    path = "$work/ctrd/opt"
-  [plugins."io.containerd.grpc.v1.cri"]
-    netns_mounts_under_state_dir = true
-    [plugins."io.containerd.grpc.v1.cri".containerd]
-      snapshotter = "overlayfs"
-    [plugins."io.containerd.grpc.v1.cri".cni]
-      conf_dir = "$work/ctrd/net.d"
-    [plugins."io.containerd.grpc.v1.cri".registry]
-      config_path = "$work/ctrd/certs.d"
-TOML
-containerd --config "$work/ctrd/config.toml" </dev/null >"$work/containerd.log" 2>&1 &
-pids+=($!)
-ctrd_pid=$!
-
-endpoint() { [ "$1" = skiff ] && echo "unix://$work/skiff/skiff.sock" || echo "unix://$work/ctrd/containerd.sock"; }
-client() { echo "$skiffctl -r $(endpoint "$1") -t 60s"; }
-for rt in skiff ctrd; do
-    for _ in $(seq 200); do $(client $rt) version >/dev/null 2>&1 && break; sleep 0.05; done
-    $(client $rt) version >/dev/null || { cat "$work"/*.log >&2; echo "bench-pull: $rt did not answer" >&2; exit 1; }
-done
+source Scripts/bench-lib.sh
+trap bench_cleanup EXIT
+bench_registry big
+bench_start_daemons
 
 # hyperfine --prepare: remove every image and insist that nothing is left on disk.
 for rt in skiff ctrd; do

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make bench: container start latency of `skiff` against runc on the same busybox bundle, timed
 # with hyperfine, plus the peak RSS of one `skiff create`; then image pulls of skiffd against
-# containerd (Scripts/bench-pull.sh). Writes docs/BENCHMARKS.md.
+# containerd (Scripts/bench-pull.sh), and pods through CRI against containerd (Scripts/bench-pods.sh).
+# Writes docs/BENCHMARKS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [[ $(id -u) -eq 0 ]] || { echo "make bench needs root (it starts containers)" >&2; exit 1; }
@@ -82,7 +83,7 @@ cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.start
 cores = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
 runc = subprocess.run(["runc", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
 print("# Benchmarks\n")
-print(f"Produced by `make bench` (Scripts/bench.sh, Scripts/bench-pull.sh). Machine: {cpu}, {cores} cores, Linux {platform.release()};")
+print(f"Produced by `make bench` (Scripts/bench.sh, Scripts/bench-pull.sh, Scripts/bench-pods.sh). Machine: {cpu}, {cores} cores, Linux {platform.release()};")
 print("release builds: `skiff` fully static, skiffd and skiffctl with the static Swift stdlib. The machine is shared:")
 print("compare the ratios, which hold as its speed drifts.\n")
 print("## Container start\n")
@@ -105,5 +106,7 @@ print("create + start is two processes: twice the per-call floor above, plus the
 print("cgroup of the container. Of those, the network namespace costs most (docs/ARCHITECTURE.md).\n")
 PY
 Scripts/bench-pull.sh "$bindir/skiffd" "$bindir/skiffctl" >>"$work/BENCHMARKS.md"
+echo >>"$work/BENCHMARKS.md"
+Scripts/bench-pods.sh "$bindir/skiffd" "$bindir/skiffctl" >>"$work/BENCHMARKS.md"
 cp "$work/BENCHMARKS.md" docs/BENCHMARKS.md
 cat docs/BENCHMARKS.md
