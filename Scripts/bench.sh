@@ -14,6 +14,7 @@ for product in skiff skiffd skiffctl; do
     swift build -c release --static-swift-stdlib --product "$product" >/dev/null
 done
 bindir=$(swift build -c release --show-bin-path)
+Scripts/build-monitor.sh "$bindir"   # skiffd runs each container under it (beside skiffd)
 skiff=$bindir/skiff
 runc=$(command -v runc)
 work=$(mktemp -d /tmp/skiff-bench.XXXXXX)
