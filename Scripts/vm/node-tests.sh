@@ -26,8 +26,9 @@ Tests/Fixtures/images/push-images.sh "$work/images" "127.0.0.1:$port" >/dev/null
 share=$work/share
 install -m 755 "$skiff" "$share/skiff"
 for f in skiffctl skiffd skiff-monitor; do install -m 755 "$bin/$f" "$share/$f"; done
-# The Swift libraries of skiffctl and skiffd: the guest has none (a debug build links them dynamically).
-for lib in $(ldd "$skiffctl" "$bin/skiffd" | grep -o '/[^ ]*' | grep -E 'swift|Foundation|dispatch|BlocksRuntime' | sort -u); do
+# The libraries of skiffctl and skiffd the guest may lack: the Swift runtime (a debug build links it
+# dynamically) and libarchive with its own; glibc's are the guest's (the same Debian release).
+for lib in $(ldd "$skiffctl" "$bin/skiffd" | awk '$2 == "=>" {print $3}' | grep -v -E '/(libc|libm|libpthread|libdl|librt|ld-linux[^/]*)\.so' | sort -u); do
     cp -L "$lib" "$share/lib/"
 done
 install -m 755 Tests/VM/node/*.sh "$share/"

@@ -2,6 +2,7 @@ import ArgumentParser
 import CRIAPI
 import CRIClient
 import Foundation
+import SwiftProtobuf
 
 /// `stats` and `statsp` as crictl prints them: CPU % from two samples a second apart, memory as the
 /// working set (the RSS where the node's tree gives no working set), sizes in decimal units.
@@ -15,30 +16,18 @@ struct StatsCommand: AsyncParsableCommand {
     @Option(name: [.short, .long], help: "Sampling seconds between the two readings of the table's CPU %.") var seconds: Int = 1
 
     func run() async throws {
-        let list = { @Sendable (cri: CRIClient) async throws -> [Runtime_V1_ContainerStats] in
+        let (pod, id) = (self.pod, self.id)
+        try await Sampling.show(global, output: output, seconds: seconds, doing: "listing container stats",
+                                header: ["CONTAINER", "NAME", "CPU %", "MEM", "DISK", "INODES"], cpu: \.cpu) { cri in
             try await cri.runtime.listContainerStats(.with { request in
                 if let pod { request.filter.podSandboxID = pod }
                 if let id { request.filter.id = id }
             }, options: cri.options).stats
-        }
-        let first = try await Session.run(global, .runtime, doing: "listing container stats", list)
-        if output != .table {
-            let items = try first.map { try Session.json($0) }
-            return print(try output.render(.object(["stats": .array(items)])))
-        }
-        try await Task.sleep(for: .seconds(max(1, seconds)))
-        let second = try await Session.run(global, .runtime, doing: "listing container stats", list)
-        var before: [String: Runtime_V1_CpuUsage] = [:]
-        for s in first { before[s.attributes.id] = s.cpu }
-        var rows = [["CONTAINER", "NAME", "CPU %", "MEM", "DISK", "INODES"]]
-        for s in second {
+        } row: { s, cpu in
             let layer = s.writableLayer
-            let disk = Usage.size(layer.hasUsedBytes ? layer.usedBytes.value : nil)
-            let inodes = layer.hasInodesUsed ? String(layer.inodesUsed.value) : "-"
-            rows.append([String(s.attributes.id.prefix(13)), s.attributes.metadata.name, Usage.cpuPercent(before[s.attributes.id], s.cpu),
-                         Usage.memory(s.memory), disk, inodes])
+            return [String(s.attributes.id.prefix(13)), s.attributes.metadata.name, cpu, Usage.memory(s.memory),
+                    Usage.size(layer.hasUsedBytes ? layer.usedBytes.value : nil), layer.hasInodesUsed ? String(layer.inodesUsed.value) : "-"]
         }
-        print(Table.render(rows))
     }
 }
 
@@ -50,28 +39,43 @@ struct StatspCommand: AsyncParsableCommand {
     @Option(name: [.short, .long], help: "Sampling seconds between the two readings of the table's CPU %.") var seconds: Int = 1
 
     func run() async throws {
-        let list = { @Sendable (cri: CRIClient) async throws -> [Runtime_V1_PodSandboxStats] in
+        let id = self.id
+        try await Sampling.show(global, output: output, seconds: seconds, doing: "listing pod stats",
+                                header: ["POD", "POD ID", "CPU %", "MEM"], cpu: \.linux.cpu) { cri in
             try await cri.runtime.listPodSandboxStats(.with { request in
                 if let id { request.filter.id = id }
             }, options: cri.options).stats
+        } row: { s, cpu in
+            [s.attributes.metadata.name, String(s.attributes.id.prefix(13)), cpu, Usage.memory(s.linux.memory)]
         }
-        let first = try await Session.run(global, .runtime, doing: "listing pod stats", list)
+    }
+}
+
+/// What both commands do: one listing for JSON and YAML; for the table, two listings `seconds`
+/// apart, each row's CPU % from the same object's two samples.
+enum Sampling {
+    protocol Identified { var attributesID: String { get } }
+
+    static func show<S: SwiftProtobuf.Message & Identified>(
+        _ global: GlobalOptions, output: OutputFormat, seconds: Int, doing: String, header: [String],
+        cpu: KeyPath<S, Runtime_V1_CpuUsage>, list: @escaping @Sendable (CRIClient) async throws -> [S],
+        row: (S, String) -> [String]
+    ) async throws {
+        let first = try await Session.run(global, .runtime, doing: doing, list)
         if output != .table {
             let items = try first.map { try Session.json($0) }
             return print(try output.render(.object(["stats": .array(items)])))
         }
         try await Task.sleep(for: .seconds(max(1, seconds)))
-        let second = try await Session.run(global, .runtime, doing: "listing pod stats", list)
+        let second = try await Session.run(global, .runtime, doing: doing, list)
         var before: [String: Runtime_V1_CpuUsage] = [:]
-        for s in first { before[s.attributes.id] = s.linux.cpu }
-        var rows = [["POD", "POD ID", "CPU %", "MEM"]]
-        for s in second {
-            rows.append([s.attributes.metadata.name, String(s.attributes.id.prefix(13)),
-                         Usage.cpuPercent(before[s.attributes.id], s.linux.cpu), Usage.memory(s.linux.memory)])
-        }
-        print(Table.render(rows))
+        for s in first { before[s.attributesID] = s[keyPath: cpu] }
+        print(Table.render([header] + second.map { row($0, Usage.cpuPercent(before[$0.attributesID], $0[keyPath: cpu])) }))
     }
 }
+
+extension Runtime_V1_ContainerStats: Sampling.Identified { var attributesID: String { attributes.id } }
+extension Runtime_V1_PodSandboxStats: Sampling.Identified { var attributesID: String { attributes.id } }
 
 enum Usage {
     /// Core-nanoseconds used between two samples over the nanoseconds between them, as a percentage

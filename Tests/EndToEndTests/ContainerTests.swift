@@ -23,13 +23,19 @@ struct ContainerTests {
             daemon = try await DaemonHarness(config: config)
             let image = self.image
             _ = try await daemon.withClient { try await $0.image.pullImage(.with { $0.image.image = image }, options: $0.options) }
+            pod = try await runPod("box")
+        }
+
+        /// A pod on the node's network (no CNI), logging under `logs`, run by `handler`.
+        func runPod(_ name: String, pid: Runtime_V1_NamespaceMode = .container, handler: String = "") async throws -> String {
             let logs = self.logs
-            pod = try await daemon.withClient {
+            return try await daemon.withClient {
                 try await $0.runtime.runPodSandbox(.with {
+                    $0.runtimeHandler = handler
                     $0.config = .with {
-                        $0.metadata = .with { $0.name = "box"; $0.namespace = "default"; $0.uid = "uid-box" }
+                        $0.metadata = .with { $0.name = name; $0.namespace = "default"; $0.uid = "uid-" + name }
                         $0.logDirectory = logs
-                        $0.linux.securityContext.namespaceOptions = .with { $0.network = .node; $0.pid = .container }
+                        $0.linux.securityContext.namespaceOptions = .with { $0.network = .node; $0.pid = pid }
                     }
                 }, options: $0.options).podSandboxID
             }
@@ -207,16 +213,7 @@ struct ContainerTests {
 
     @Test func aPodWithASharedPidNamespaceHasAHolderAsPid1() async throws {
         let node = try await Node()
-        let logs = node.logs
-        let pod = try await node.daemon.withClient {
-            try await $0.runtime.runPodSandbox(.with {
-                $0.config = .with {
-                    $0.metadata = .with { $0.name = "shared"; $0.namespace = "default"; $0.uid = "uid-shared" }
-                    $0.logDirectory = logs
-                    $0.linux.securityContext.namespaceOptions = .with { $0.network = .node; $0.pid = .pod }
-                }
-            }, options: $0.options).podSandboxID
-        }
+        let pod = try await node.runPod("shared", pid: .pod)
         let holderFile = node.daemon.state + "/ns/\(pod)/pid-holder"
         let holder = Int32((try String(contentsOfFile: holderFile, encoding: .utf8)).split(separator: " ")[0]) ?? 0
         #expect(holder > 0 && kill(holder, 0) == 0)

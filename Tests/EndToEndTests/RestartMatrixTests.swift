@@ -18,19 +18,10 @@ struct RestartMatrixTests {
     func killNineAfter(_ killed: Step) async throws {
         let node = try await ContainerTests.Node()
         var pod = "", id = ""
-        let logs = node.logs
         for step in Step.allCases {
             switch step {
             case .runPod:
-                pod = try await node.daemon.withClient {
-                    try await $0.runtime.runPodSandbox(.with {
-                        $0.config = .with {
-                            $0.metadata = .with { $0.name = "matrix"; $0.namespace = "default"; $0.uid = "uid-matrix" }
-                            $0.logDirectory = logs
-                            $0.linux.securityContext.namespaceOptions = .with { $0.network = .node; $0.pid = .pod }
-                        }
-                    }, options: $0.options).podSandboxID
-                }
+                pod = try await node.runPod("matrix", pid: .pod)
             case .create:
                 id = try await node.create("worker", "echo one; sleep 1; echo two; exit 7", pod: pod, pid: .pod)
             case .start:

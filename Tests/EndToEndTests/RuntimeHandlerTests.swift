@@ -12,17 +12,7 @@ import Testing
 struct RuntimeHandlerTests {
     @Test func aPodOnTheRuncHandlerRunsItsContainersWithRunc() async throws {
         let node = try await ContainerTests.Node(config: "[runtime.handlers]\nrunc = \"/usr/sbin/runc\"\n")
-        let logs = node.logs
-        let pod = try await node.daemon.withClient {
-            try await $0.runtime.runPodSandbox(.with {
-                $0.runtimeHandler = "runc"
-                $0.config = .with {
-                    $0.metadata = .with { $0.name = "on-runc"; $0.namespace = "default"; $0.uid = "uid-runc" }
-                    $0.logDirectory = logs
-                    $0.linux.securityContext.namespaceOptions = .with { $0.network = .node; $0.pid = .container }
-                }
-            }, options: $0.options).podSandboxID
-        }
+        let pod = try await node.runPod("on-runc", handler: "runc")
         let id = try await node.create("hello", "echo from-runc; sleep 60", pod: pod)
         _ = try await node.daemon.withClient { try await $0.runtime.startContainer(.with { $0.containerID = id }, options: $0.options) }
         #expect(try await node.waitFor(id, .containerRunning).state == .containerRunning)

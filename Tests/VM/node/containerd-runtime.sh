@@ -50,12 +50,7 @@ version = 2
         BinaryName = "/usr/local/bin/skiff"
         SystemdCgroup = true
 EOF
-    cat >/etc/cni/net.d/10-node.conflist <<'EOF'
-{"cniVersion": "1.0.0", "name": "node", "plugins": [
-  {"type": "bridge", "bridge": "cni0", "isGateway": true, "ipMasq": true,
-   "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.88.0.0/16"}]], "routes": [{"dst": "0.0.0.0/0"}]}},
-  {"type": "portmap", "capabilities": {"portMappings": true}}]}
-EOF
+    write_cni_config
     systemctl restart containerd
     for _ in $(seq 60); do ctl version >/dev/null 2>&1 && return 0; sleep 1; done
     echo "FAIL setup: containerd did not answer on $sock"

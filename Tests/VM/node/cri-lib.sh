@@ -14,6 +14,17 @@ fail() {
     diagnose
 }
 
+# The node's pod network: Debian's bridge and portmap plugins on 10.88.0.0/16.
+write_cni_config() {
+    mkdir -p /etc/cni/net.d
+    cat >/etc/cni/net.d/10-node.conflist <<'CNI'
+{"cniVersion": "1.0.0", "name": "node", "plugins": [
+  {"type": "bridge", "bridge": "cni0", "isGateway": true, "ipMasq": true,
+   "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.88.0.0/16"}]], "routes": [{"dst": "0.0.0.0/0"}]}},
+  {"type": "portmap", "capabilities": {"portMappings": true}}]}
+CNI
+}
+
 # pod_config NAME: a pod in the kubelet's shape (a cgroup parent that is a systemd slice).
 pod_config() {
     cat >"/tmp/$1-pod.json" <<EOF

@@ -27,12 +27,7 @@ setup() {
     mkdir -p "/etc/skiff/certs.d/$registry" /etc/cni/net.d
     printf 'server = "http://%s"\n[host."http://%s"]\n  capabilities = ["pull", "resolve"]\n' "$registry" "$registry" \
         >"/etc/skiff/certs.d/$registry/hosts.toml"
-    cat >/etc/cni/net.d/10-node.conflist <<'CNI'
-{"cniVersion": "1.0.0", "name": "node", "plugins": [
-  {"type": "bridge", "bridge": "cni0", "isGateway": true, "ipMasq": true,
-   "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.88.0.0/16"}]], "routes": [{"dst": "0.0.0.0/0"}]}},
-  {"type": "portmap", "capabilities": {"portMappings": true}}]}
-CNI
+    write_cni_config
     # Nothing about the cgroup driver: PID 1 is systemd, so skiffd picks systemd.
     printf 'version = 1\n[cni]\nbin_dirs = ["/usr/lib/cni"]\n' >/etc/skiff/config.toml
     start_skiffd
