@@ -100,11 +100,16 @@ public actor Containers {
                                           && PodSandboxValidation.plain(request.logPath)) else {
             throw PodManagerError.invalidArgument(field: "config.log_path", reason: "must be relative to the pod's log directory, without '..'")
         }
-        if case .target = request.container.security.pid {
-            throw PodManagerError.wrongState("a pid namespace shared with another container (TARGET) is not supported yet")
-        }
         let (sandbox, podSpec) = try await pods.sandboxInput(request.podID)
         var container = request.container
+        if case .target(let target) = container.security.pid {
+            // kubectl debug's ephemeral container: the pid namespace of a running container of the same pod.
+            let peer = try current(target)
+            guard peer.podID == sandbox.id, peer.state == .running, peer.pid > 0, FileSystem.exists("/proc/\(peer.pid)/ns/pid") else {
+                throw PodManagerError.wrongState("the target container \(target) is not running in pod \(request.podID)")
+            }
+            container.security.pid = .target(path: "/proc/\(peer.pid)/ns/pid")
+        }
         if case .pod = container.security.pid {
             guard let path = sandbox.pidNamespace else {
                 throw PodManagerError.wrongState("pod \(request.podID) has no shared pid namespace (its namespace_options.pid is not POD, or its holder is gone)")

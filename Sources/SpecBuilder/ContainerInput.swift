@@ -120,6 +120,8 @@ public struct ContainerInput: Sendable, Equatable {
         public init() {}
     }
 
+    /// `target` names another container of the pod: its id as CRI gives it, which PodManager
+    /// replaces with the path of that container's pid namespace before the spec is built.
     public enum PIDMode: Sendable, Equatable { case container, node, target(path: String), pod(path: String) }
 }
 

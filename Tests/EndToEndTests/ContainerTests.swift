@@ -52,7 +52,8 @@ struct ContainerTests {
         }
 
         /// A busybox container running `script`, in the node's pod unless another is named.
-        func create(_ name: String, _ script: String, pod: String? = nil, pid: Runtime_V1_NamespaceMode = .container) async throws -> String {
+        func create(_ name: String, _ script: String, pod: String? = nil, pid: Runtime_V1_NamespaceMode = .container,
+                    target: String = "") async throws -> String {
             let (pod, image) = (pod ?? self.pod, self.image)
             return try await daemon.withClient {
                 try await $0.runtime.createContainer(.with {
@@ -62,7 +63,7 @@ struct ContainerTests {
                         $0.image = .with { $0.image = image }
                         $0.command = ["/bin/sh", "-c", script]
                         $0.logPath = name + "/0.log"
-                        $0.linux.securityContext.namespaceOptions = .with { $0.pid = pid }
+                        $0.linux.securityContext.namespaceOptions = .with { $0.pid = pid; $0.targetID = target }
                     }
                 }, options: $0.options).containerID
             }
@@ -233,6 +234,38 @@ struct ContainerTests {
         let state = (try? String(contentsOfFile: "/proc/\(holder)/stat", encoding: .utf8))?.split(separator: " ")[2]
         #expect(state == nil || state == "Z", "the pid holder outlived its pod")
         _ = try await node.daemon.withClient { try await $0.runtime.removePodSandbox(.with { $0.podSandboxID = pod }, options: $0.options) }
+    }
+
+    /// kubectl debug's ephemeral container: TARGET joins the pid namespace of a running container
+    /// of the same pod, and sees its processes; a target that is not running is refused.
+    @Test func aTargetContainerSharesItsPidNamespace() async throws {
+        let node = try await Node()
+        let main = try await node.create("main", "exec sleep 60")
+        _ = try await node.daemon.withClient { try await $0.runtime.startContainer(.with { $0.containerID = main }, options: $0.options) }
+        let debug = try await node.create("debug", "tr '\\0' ' ' < /proc/1/cmdline", pid: .target, target: main)
+        _ = try await node.daemon.withClient { try await $0.runtime.startContainer(.with { $0.containerID = debug }, options: $0.options) }
+        let done = try await node.waitFor(debug, .containerExited)
+        let log = (try? String(contentsOfFile: done.logPath, encoding: .utf8)) ?? ""
+        #expect(done.exitCode == 0 && log.contains(" stdout F sleep 60 "), "\(log)")
+        _ = try await node.daemon.withClient { try await $0.runtime.stopContainer(.with { $0.containerID = main }, options: $0.options) }
+        let refused = await node.call { cri in
+            _ = try await cri.runtime.createContainer(.with {
+                $0.podSandboxID = node.pod
+                $0.config = .with {
+                    $0.metadata = .with { $0.name = "late" }
+                    $0.image = .with { $0.image = node.image }
+                    $0.command = ["/bin/true"]
+                    $0.linux.securityContext.namespaceOptions = .with { $0.pid = .target; $0.targetID = main }
+                }
+            }, options: cri.options)
+        }
+        #expect(refused == .failedPrecondition)
+        do {
+            _ = try await node.create("ghost", "true", pid: .target, target: "ffff")
+            Issue.record("a target that does not exist was accepted")
+        } catch let error as RPCError {
+            #expect(error.code == .notFound)
+        }
     }
 
     /// What the kubelet always sends (CPU shares) on a node without the cpu controller (this host's
