@@ -118,8 +118,9 @@ extension RuntimeServiceAdapter {
             return .init(containerPath: mount.containerPath, hostPath: mount.hostPath, readonly: mount.readonly, propagation: propagation,
                          recursiveReadOnly: mount.recursiveReadOnly)
         }
-        guard config.devices.isEmpty else {
-            throw PodManagerError.wrongState("devices in a container config are not supported yet")
+        // Their type and numbers come from a stat of the host's node, in PodManager.
+        c.devices = config.devices.map {
+            ContainerInput.Device(containerPath: $0.containerPath, hostPath: $0.hostPath, permissions: $0.permissions, type: "", major: 0, minor: 0)
         }
         c.labels = config.labels
         c.annotations = config.annotations

@@ -5,6 +5,7 @@ import Capabilities
 import JSONCoding
 import LinuxKit
 import OCI
+import SpecBuilder
 
 // What a container's security settings need from the node: the capabilities skiffd can hand on
 // and the Localhost seccomp profiles operators keep on disk.
@@ -32,6 +33,39 @@ extension Containers {
         }
         do { return try JSONDecoding.decode(RuntimeSpec.Seccomp.self, from: bytes) } catch {
             throw PodManagerError.invalidArgument(field: field, reason: "\(path) is not a seccomp profile: \(error)")
+        }
+    }
+
+    /// CRI devices completed from the host's nodes: each `host_path` must be a character or block
+    /// device (its type and numbers go into the spec and the device filter), `permissions` a
+    /// non-empty subset of "rwm" (empty means all, as the kubelet's device plugins send it).
+    static func hostDevices(_ devices: [ContainerInput.Device]) throws -> [ContainerInput.Device] {
+        try devices.enumerated().map { index, device in
+            let field = "devices[\(index)]"
+            guard device.containerPath.hasPrefix("/"), !device.containerPath.split(separator: "/").contains(".."),
+                  PodSandboxValidation.plain(device.containerPath) else {
+                throw PodManagerError.invalidArgument(field: field + ".container_path", reason: "must be an absolute path without '..'")
+            }
+            var info = stat()
+            guard device.hostPath.hasPrefix("/"), stat(device.hostPath, &info) == 0 else {
+                throw PodManagerError.invalidArgument(field: field + ".host_path", reason: "\(device.hostPath) is not on this node")
+            }
+            let kind = info.st_mode & S_IFMT
+            guard kind == S_IFCHR || kind == S_IFBLK else {
+                throw PodManagerError.invalidArgument(field: field + ".host_path", reason: "\(device.hostPath) is not a device node")
+            }
+            let permissions = device.permissions.isEmpty ? "rwm" : device.permissions
+            guard Set(permissions).isSubset(of: "rwm") else {
+                throw PodManagerError.invalidArgument(field: field + ".permissions", reason: "'\(device.permissions)' is not made of r, w and m")
+            }
+            var out = device
+            out.permissions = permissions
+            out.type = kind == S_IFCHR ? "c" : "b"
+            // glibc's major()/minor() are macros Swift cannot see: the same arithmetic.
+            let dev = UInt64(info.st_rdev)
+            out.major = Int64(((dev >> 8) & 0xfff) | ((dev >> 32) & ~UInt64(0xfff)))
+            out.minor = Int64((dev & 0xff) | ((dev >> 12) & ~UInt64(0xff)))
+            return out
         }
     }
 }

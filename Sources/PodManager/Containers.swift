@@ -102,6 +102,7 @@ public actor Containers {
         }
         let (sandbox, podSpec) = try await pods.sandboxInput(request.podID)
         var container = request.container
+        container.devices = try Self.hostDevices(container.devices)
         if case .target(let target) = container.security.pid {
             // kubectl debug's ephemeral container: the pid namespace of a running container of the same pod.
             let peer = try current(target)

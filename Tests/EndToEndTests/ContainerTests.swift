@@ -268,6 +268,40 @@ struct ContainerTests {
         }
     }
 
+    /// A device plugin's device: the host's node made in the container with its numbers, and allowed.
+    @Test func aHostDeviceIsMadeInTheContainerAndAllowed() async throws {
+        let node = try await Node()
+        func create(_ name: String, host: String, permissions: String) async throws -> String {
+            let (pod, image) = (node.pod, node.image)
+            return try await node.daemon.withClient {
+                try await $0.runtime.createContainer(.with {
+                    $0.podSandboxID = pod
+                    $0.config = .with {
+                        $0.metadata = .with { $0.name = name }
+                        $0.image = .with { $0.image = image }
+                        $0.command = ["/bin/sh", "-c", "ls -l /dev/xnull; echo data > /dev/xnull && echo wrote"]
+                        $0.logPath = name + ".log"
+                        $0.devices = [.with { $0.containerPath = "/dev/xnull"; $0.hostPath = host; $0.permissions = permissions }]
+                        $0.linux.securityContext.namespaceOptions = .with { $0.pid = .container }
+                    }
+                }, options: $0.options).containerID
+            }
+        }
+        let id = try await create("gpu", host: "/dev/null", permissions: "rw")
+        _ = try await node.daemon.withClient { try await $0.runtime.startContainer(.with { $0.containerID = id }, options: $0.options) }
+        let done = try await node.waitFor(id, .containerExited)
+        let log = (try? String(contentsOfFile: done.logPath, encoding: .utf8)) ?? ""
+        #expect(done.exitCode == 0 && log.contains(" stdout F crw") && log.contains(" 1,") && log.contains(" stdout F wrote"), "\(log)")
+        for (host, permissions) in [("/etc/hostname", "rw"), ("/dev/null", "rwx"), ("relative", "r")] {
+            do {
+                _ = try await create("bad", host: host, permissions: permissions)
+                Issue.record("\(host) with \(permissions) was accepted")
+            } catch let error as RPCError {
+                #expect(error.code == .invalidArgument, "\(host) \(permissions): \(error)")
+            }
+        }
+    }
+
     /// What the kubelet always sends (CPU shares) on a node without the cpu controller (this host's
     /// v2 tree has hugetlb only): refused by default, skipped with a warning when tolerated.
     @Test(arguments: [false, true])
