@@ -112,10 +112,17 @@ public actor Containers {
             container.security.pid = .target(path: "/proc/\(peer.pid)/ns/pid")
         }
         if case .pod = container.security.pid {
-            guard let path = sandbox.pidNamespace else {
-                throw PodManagerError.wrongState("pod \(request.podID) has no shared pid namespace (its namespace_options.pid is not POD, or its holder is gone)")
+            // POD is CRI's zero value, so a config that names no pid mode (crictl's examples) asks
+            // for it. In a pod without a shared pid namespace the container gets one of its own:
+            // kept apart, which is what that pod asked for (containerd would put it in the pause
+            // container's namespace, which Skiff's pods do not have).
+            if let path = sandbox.pidNamespace {
+                container.security.pid = .pod(path: path)
+            } else if podSpec.pid == .pod {
+                throw PodManagerError.wrongState("the shared pid namespace of pod \(request.podID) is gone (its holder exited)")
+            } else {
+                container.security.pid = .container
             }
-            container.security.pid = .pod(path: path)
         }
         let key = request.podID + "/" + request.name + "/" + String(request.attempt)
         if let existing = containers.values.first(where: { $0.reservedName == key }) {

@@ -236,6 +236,17 @@ struct ContainerTests {
         _ = try await node.daemon.withClient { try await $0.runtime.removePodSandbox(.with { $0.podSandboxID = pod }, options: $0.options) }
     }
 
+    /// A config that names no pid mode asks for POD (CRI's zero value), as crictl's examples do: in
+    /// a pod without a shared pid namespace the container gets its own.
+    @Test func podPidModeInAPodWithoutASharedNamespaceIsTheContainersOwn() async throws {
+        let node = try await Node()
+        let id = try await node.create("plain", "tr '\\0' ' ' < /proc/1/cmdline", pid: .pod)
+        _ = try await node.daemon.withClient { try await $0.runtime.startContainer(.with { $0.containerID = id }, options: $0.options) }
+        let done = try await node.waitFor(id, .containerExited)
+        let log = (try? String(contentsOfFile: done.logPath, encoding: .utf8)) ?? ""
+        #expect(done.exitCode == 0 && log.contains(" stdout F tr "), "its own process is pid 1: \(log)")
+    }
+
     /// kubectl debug's ephemeral container: TARGET joins the pid namespace of a running container
     /// of the same pod, and sees its processes; a target that is not running is refused.
     @Test func aTargetContainerSharesItsPidNamespace() async throws {

@@ -51,8 +51,9 @@ EOF
 # run_pod NAME COMMAND [MEMORY [EXTRA_RESOURCES]]: prints "POD CONTAINER" once the container is started.
 run_pod() {
     pod=$(ctl runp --runtime "$handler" "$(pod_config "$1")") || return 1
-    ctr=$(ctl create "$pod" "$(container_config "$1" "$2" "${3:-0}" "${4:-}")" "/tmp/$1-pod.json") || return 1
-    ctl start "$ctr" >/dev/null || return 1
+    # A pod whose container fails goes again, so that a census afterwards counts only leaks.
+    ctr=$(ctl create "$pod" "$(container_config "$1" "$2" "${3:-0}" "${4:-}")" "/tmp/$1-pod.json") || { remove_pod "$pod"; return 1; }
+    ctl start "$ctr" >/dev/null || { remove_pod "$pod"; return 1; }
     echo "$pod $ctr"
 }
 
