@@ -1,6 +1,7 @@
 import CRIAPI
 import Foundation
 import GRPCCore
+import JSONCoding
 import PodManager
 import SpecBuilder
 
@@ -40,7 +41,11 @@ extension RuntimeServiceAdapter {
     public func containerStatus(request: Runtime_V1_ContainerStatusRequest, context: ServerContext) async throws -> Runtime_V1_ContainerStatusResponse {
         try await CRIStatus.serving("ContainerStatus", logger: logger) {
             let record = try await containers.status(request.containerID)
-            return .with { $0.status = Self.status(record) }
+            return .with { reply in
+                reply.status = Self.status(record)
+                // crictl inspect shows `info`: the record as skiffd keeps it (pid, monitor, cgroup, handler).
+                if request.verbose, let info = try? JSONEncoding.string(record) { reply.info = ["info": info] }
+            }
         }
     }
 

@@ -40,6 +40,8 @@ public struct CRIContainer: Codable, Sendable, Equatable {
     public var stopSignal = "SIGTERM"
     /// The pod's runtime handler when it is not the built-in skiff (nil: skiff).
     public var handler: String?
+    /// `oom_kill` of the cgroup's parent when the container started (see ContainerStats.oomKilled).
+    public var parentOOMKills: UInt64?
 
     /// The name the kubelet reserves a container by within its pod.
     var reservedName: String { podID + "/" + name + "/" + String(attempt) }

@@ -31,9 +31,20 @@ public struct ContainerStats: Sendable, Equatable {
 
     /// Whether the kernel's OOM killer ended a process of the cgroup (`oom_kill` in memory.events),
     /// which makes an exit's reason OOMKilled. Read before the runtime's delete removes the cgroup.
-    static func oomKilled(cgroup: String?) -> Bool {
-        guard let cgroup, let bytes = try? AtomicFile.read(cgroup + "/memory.events", limit: 4096) else { return false }
-        return (fields(String(decoding: bytes, as: UTF8.self))["oom_kill"] ?? 0) > 0
+    static func oomKilled(cgroup: String?, parentBaseline: UInt64? = nil) -> Bool {
+        guard let cgroup else { return false }
+        if let kills = oomKills(cgroup) { return kills > 0 }
+        // The cgroup is gone already: a systemd scope is removed as soon as it is empty. The
+        // parent's memory.events counts its descendants' kills; more than when the container
+        // started means this one (or, rarely, a sibling at the same moment) was killed.
+        guard let parentBaseline, let parent = oomKills(String(cgroup[..<(cgroup.lastIndex(of: "/") ?? cgroup.endIndex)])) else { return false }
+        return parent > parentBaseline
+    }
+
+    /// `oom_kill` of a cgroup's memory.events (hierarchical: its descendants' kills included).
+    static func oomKills(_ cgroup: String) -> UInt64? {
+        guard let bytes = try? AtomicFile.read(cgroup + "/memory.events", limit: 4096) else { return nil }
+        return fields(String(decoding: bytes, as: UTF8.self))["oom_kill"] ?? 0
     }
 
     /// Reads the files of `cgroup` (a directory) and measures `upper`.

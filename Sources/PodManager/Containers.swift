@@ -219,6 +219,10 @@ public actor Containers {
             guard record.state == .created else {
                 throw PodManagerError.wrongState("container \(id) is \(record.state.rawValue), not created")
             }
+            // The parent's OOM kill count, for when the container's own cgroup is gone at its exit.
+            record.parentOOMKills = cgroupDirectory(record).flatMap { dir in
+                dir.lastIndex(of: "/").flatMap { ContainerStats.oomKills(String(dir[..<$0])) }
+            }
             try await runtime(["start", id], for: record)
             record.startedAt = WallClock.nanoseconds()
             record.state = .running
@@ -308,7 +312,8 @@ public actor Containers {
         record.state = .exited
         record.finishedAt = exit.exitedAt
         record.exitCode = exit.exitCode
-        record.reason = exit.exitCode == 0 ? "Completed" : ContainerStats.oomKilled(cgroup: cgroupDirectory(record)) ? "OOMKilled" : "Error"
+        record.reason = exit.exitCode == 0 ? "Completed"
+            : ContainerStats.oomKilled(cgroup: cgroupDirectory(record), parentBaseline: record.parentOOMKills) ? "OOMKilled" : "Error"
         try? save(record)
         emit(.stopped, record)
     }

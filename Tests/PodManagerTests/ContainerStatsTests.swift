@@ -37,6 +37,19 @@ import Testing
         #expect(ContainerStats.oomKilled(cgroup: dir))
         #expect(!ContainerStats.oomKilled(cgroup: nil))
     }
+
+    /// A systemd scope is gone once empty: the parent slice's count, against the one at start, says it.
+    @Test func aGoneCgroupIsJudgedByItsParentsCountSinceTheStart() throws {
+        let parent = FileManager.default.temporaryDirectory.appendingPathComponent("skiff-oom-\(UUID().uuidString.prefix(6))").path
+        try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: parent) }
+        let scope = parent + "/skiff-c1.scope"   // never made: removed already
+        try "oom 1\noom_kill 1\n".write(toFile: parent + "/memory.events", atomically: true, encoding: .utf8)
+        #expect(!ContainerStats.oomKilled(cgroup: scope, parentBaseline: 1))   // an earlier kill, not this one
+        #expect(!ContainerStats.oomKilled(cgroup: scope))                      // no baseline: no judgement
+        try "oom 2\noom_kill 2\n".write(toFile: parent + "/memory.events", atomically: true, encoding: .utf8)
+        #expect(ContainerStats.oomKilled(cgroup: scope, parentBaseline: 1))
+    }
 }
 
 @Suite struct PodStatsTests {
