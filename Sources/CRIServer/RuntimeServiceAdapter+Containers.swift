@@ -43,8 +43,9 @@ extension RuntimeServiceAdapter {
             let record = try await containers.status(request.containerID)
             return .with { reply in
                 reply.status = Self.status(record)
-                // crictl inspect shows `info`: the record as skiffd keeps it (pid, monitor, cgroup, handler).
-                if request.verbose, let info = try? JSONEncoding.string(record) { reply.info = ["info": info] }
+                // crictl inspect shows `info`: where the container runs, in containerd's key names
+                // where it has them (not the status again: scripts read the first "state").
+                if request.verbose, let info = try? JSONEncoding.string(VerboseInfo(record)) { reply.info = ["info": info] }
             }
         }
     }
@@ -224,5 +225,22 @@ extension RuntimeServiceAdapter {
                 }
             }
         }
+    }
+}
+
+/// ContainerStatus's verbose `info`.
+struct VerboseInfo: Encodable {
+    var pid: Int32
+    var monitorPid: Int32
+    var sandboxID: String
+    var cgroupsPath: String?
+    var runtimeHandler: String
+
+    init(_ record: CRIContainer) {
+        pid = record.pid
+        monitorPid = record.monitorPID
+        sandboxID = record.podID
+        cgroupsPath = record.cgroupsPath
+        runtimeHandler = record.handler ?? "skiff"
     }
 }

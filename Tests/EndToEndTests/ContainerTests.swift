@@ -272,6 +272,10 @@ struct ContainerTests {
         try await Task.sleep(for: .milliseconds(500))
         let stats = try await node.daemon.withClient { try await $0.runtime.containerStats(.with { $0.containerID = id }, options: $0.options).stats }
         #expect(stats.attributes.id == id && stats.attributes.metadata.name == "busy")
+        // crictl inspect's info: where it runs, without the status's own keys again.
+        let verbose = try await node.daemon.withClient { try await $0.runtime.containerStatus(.with { $0.containerID = id; $0.verbose = true }, options: $0.options) }
+        let info = try JSONSerialization.jsonObject(with: Data((verbose.info["info"] ?? "").utf8)) as? [String: Any]
+        #expect((info?["pid"] as? Int ?? 0) > 0 && info?["sandboxID"] as? String == node.pod && info?["state"] == nil, "\(verbose.info)")
         #expect(stats.cpu.usageCoreNanoSeconds.value > 100_000_000, "the busy loop used no CPU: \(stats.cpu)")
         #expect(stats.writableLayer.usedBytes.value >= 1 << 20 && stats.writableLayer.inodesUsed.value >= 1)
         // Usage and working set come only where the node's tree has the memory controller;

@@ -84,8 +84,9 @@ check_oom() {
 
 check_limits() {
     # CPU: a fifth of a core for a busy loop; pids: 16 at most, whatever the loop forks.
-    # (The image's busybox has few applet links: no seq.)
-    script='(while :; do :; done) & for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30; do /bin/busybox sleep 60 & done; exec /bin/busybox sleep 3600'
+    # The forks run in a subshell: a shell that cannot fork gives up, and the container's own shell
+    # must live on (the image's busybox has few applet links: no seq).
+    script='(while :; do :; done) & (for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30; do /bin/busybox sleep 60 & done) 2>/dev/null; exec /bin/busybox sleep 3600'
     if ids=$(run_pod limits "$script" 0 '"cpu_quota": 20000, "cpu_period": 100000, "unified": {"pids.max": "16"}'); then
         set -- $ids
         sleep 4
