@@ -90,14 +90,21 @@ check_limits() {
     if ids=$(run_pod limits "$script" 0 '"cpu_quota": 20000, "cpu_period": 100000, "unified": {"pids.max": "16"}'); then
         set -- $ids
         sleep 4
-        first=$(stats_json "$2" | value_of usageCoreNanoSeconds)
-        sleep 5
-        second=$(stats_json "$2" | value_of usageCoreNanoSeconds)
-        used=$(( (${second:-0} - ${first:-0}) / 50000000 ))   # percent of one core over 5 s
-        if [ "$used" -ge 10 ] && [ "$used" -le 30 ]; then pass "cpu.max holds a busy loop to ${used}% of a core"; else fail "cpu.max holds a busy loop to 20%" "${used}% ($first -> $second)"; fi
+        # Two ContainerStats samples; the share of a core is their CPU time over the time between
+        # their own timestamps (a debug skiffctl under TCG takes seconds to start: the wall clock
+        # around the calls would overstate it).
+        a=$(stats_json "$2") ; sleep 5 ; b=$(stats_json "$2")
+        cpu_a=$(echo "$a" | value_of usageCoreNanoSeconds) cpu_b=$(echo "$b" | value_of usageCoreNanoSeconds)
+        at_a=$(echo "$a" | field timestamp) at_b=$(echo "$b" | field timestamp)
+        span=$(( ${at_b:-0} - ${at_a:-0} )); [ "$span" -gt 0 ] || span=1
+        used=$(( (${cpu_b:-0} - ${cpu_a:-0}) * 100 / span ))
         # Read from the host: at its limit the container has no room for an exec.
         pid=$(ctl inspect -o json "$2" | field pid)
         cgroup=/sys/fs/cgroup$(sed -n 's/^0:://p' "/proc/$pid/cgroup" 2>/dev/null)
+        throttled=$(sed -n 's/^nr_throttled //p' "$cgroup/cpu.stat" 2>/dev/null)
+        # 20 % asked; TCG's timers let CFS overrun its periods, so up to 40 % passes, with throttling seen.
+        if [ "$used" -ge 5 ] && [ "$used" -le 40 ] && [ "${throttled:-0}" -gt 0 ]; then pass "cpu.max holds a busy loop to ${used}% of a core (throttled $throttled times)"
+        else fail "cpu.max holds a busy loop to 20%" "${used}%, throttled ${throttled:-?} times; $cgroup: cpu.max $(cat "$cgroup/cpu.max" 2>&1)"; fi
         procs=$(cat "$cgroup/pids.current" 2>&1) events=$(cat "$cgroup/pids.events" 2>&1)
         case "$procs $events" in
             1[0-6]" max "[1-9]*) pass "pids.max holds the container to $procs processes ($events)" ;;
