@@ -53,4 +53,4 @@ systemctl stop containerd
 CHECKS="${SKIFFD_CHECKS:-}" /bin/sh /mnt/share/skiffd-node.sh /mnt/share 10.0.2.2:$port; skiffd=\$?
 [ \$driver -eq 0 ] && [ \$containerd -eq 0 ] && [ \$skiffd -eq 0 ] && echo "NODE-TESTS: ALL PASSED"
 MAIN
-Scripts/vm/boot-guest.sh "$share" 1200
+Scripts/vm/boot-guest.sh "$share" 1500
