@@ -51,6 +51,13 @@ SH
 done
 hyperfine -N --warmup 3 --runs "$runs" --export-json "$work/cycle.json" \
     -n skiffd "$work/cycle-skiff.sh" -n containerd "$work/cycle-ctrd.sh" >&2
+# The client's share of those five calls: five `version` calls, the cheapest RPC.
+for rt in skiff ctrd; do
+    printf '#!/bin/bash\nfor _ in 1 2 3 4 5; do %s version >/dev/null; done\n' "$(client $rt)" >"$work/floor-$rt.sh"
+    chmod +x "$work/floor-$rt.sh"
+done
+hyperfine -N --warmup 3 --runs "$runs" --export-json "$work/floor.json" \
+    -n skiffd "$work/floor-skiff.sh" -n containerd "$work/floor-ctrd.sh" >&2
 
 # N running pods on each: the processes each runtime keeps for them, as PSS.
 pss_of() { local total=0 kb; for pid in "$@"; do kb=$(awk '/^Pss:/ {print $2}' "/proc/$pid/smaps_rollup" 2>/dev/null || echo 0); total=$((total + ${kb:-0})); done; echo $total; }
@@ -83,14 +90,16 @@ for rt in skiff ctrd; do
     eval "cpu_$rt=$(( $(cpu_of $helpers) - before ))"
 done
 
-python3 - "$work/cycle.json" "$(containerd --version)" "$runs" "$pods" "$probes" "$(getconf CLK_TCK)" \
+python3 - "$work/cycle.json" "$work/floor.json" "$(containerd --version)" "$runs" "$pods" "$probes" "$(getconf CLK_TCK)" \
     "$pss_skiff" "$pss_ctrd" "$count_skiff" "$count_ctrd" "$grow_skiff" "$grow_ctrd" "$idle_skiff" "$idle_ctrd" \
     "$cpu_skiff" "$cpu_ctrd" "$wall_skiff" "$wall_ctrd" <<'PY'
 import json, sys
-(path, version, runs, pods, probes, tck, pss_s, pss_c, n_s, n_c, grow_s, grow_c, idle_s, idle_c,
+(path, floor_path, version, runs, pods, probes, tck, pss_s, pss_c, n_s, n_c, grow_s, grow_c, idle_s, idle_c,
  cpu_s, cpu_c, wall_s, wall_c) = sys.argv[1:]
 pods, probes, tck = int(pods), int(probes), int(tck)
 m = {r["command"]: r["median"] * 1000 for r in json.load(open(path))["results"]}
+f = {r["command"]: r["median"] * 1000 for r in json.load(open(floor_path))["results"]}
+net = {k: m[k] - f[k] for k in m}
 mib = lambda kb: int(kb) / 1024
 per1000 = lambda ticks: int(ticks) / tck * 1000 / probes
 print("## Pods through CRI\n")
@@ -99,6 +108,7 @@ print("node's network (no CNI on the benchmark host), one busybox container slee
 print("| what | skiffd | containerd | skiffd / containerd |")
 print("|---|---|---|---|")
 print(f"| one pod + one container: runp, create, start, stopp, rmp (hyperfine median of {runs}) | {m['skiffd']:.0f} ms | {m['containerd']:.0f} ms | {m['skiffd'] / m['containerd']:.2f} |")
+print(f"| the same less the client's floor (five `version` calls: {f['skiffd']:.0f} / {f['containerd']:.0f} ms) | {net['skiffd']:.0f} ms | {net['containerd']:.0f} ms | {net['skiffd'] / net['containerd']:.2f} |")
 print(f"| memory kept per running pod, PSS of the processes the runtime runs for it ({pods} pods) | {mib(pss_s) / pods:.2f} MiB | {mib(pss_c) / pods:.2f} MiB | {int(pss_s) / max(1, int(pss_c)):.2f} |")
 print(f"| daemon RSS growth with those {pods} pods | {mib(grow_s):.1f} MiB | {mib(grow_c):.1f} MiB | |")
 print(f"| daemon RSS when idle (after start) | {mib(idle_s):.1f} MiB | {mib(idle_c):.1f} MiB | {int(idle_s) / int(idle_c):.2f} |")
