@@ -37,14 +37,6 @@ extension RuntimeServiceAdapter {
         throw CRIStatus.unimplemented("CheckpointContainer")
     }
 
-    public func listMetricDescriptors(request: Runtime_V1_ListMetricDescriptorsRequest, context: ServerContext) async throws -> Runtime_V1_ListMetricDescriptorsResponse {
-        throw CRIStatus.unimplemented("ListMetricDescriptors")
-    }
-
-    public func listPodSandboxMetrics(request: Runtime_V1_ListPodSandboxMetricsRequest, context: ServerContext) async throws -> Runtime_V1_ListPodSandboxMetricsResponse {
-        throw CRIStatus.unimplemented("ListPodSandboxMetrics")
-    }
-
     public func streamPodSandboxMetrics(request: Runtime_V1_StreamPodSandboxMetricsRequest, response: GRPCCore.RPCWriter<Runtime_V1_StreamPodSandboxMetricsResponse>, context: ServerContext) async throws {
         throw CRIStatus.unimplemented("StreamPodSandboxMetrics")
     }

@@ -46,6 +46,14 @@ public enum FileSystem {
         return names
     }
 
+    /// A symlink's target (as /proc/<pid>/fd shows what a descriptor is); nil where it is none.
+    public static func readLink(_ path: String) -> String? {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let n = readlink(path, &buffer, buffer.count - 1)
+        guard n >= 0 else { return nil }
+        return String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     public static func chmod(_ path: String, _ mode: mode_t) throws {
         if Glibc.chmod(path, mode) != 0 { throw SystemError("chmod", path: path) }
     }

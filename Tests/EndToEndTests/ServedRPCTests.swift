@@ -14,7 +14,8 @@ struct RawBytesCoder: MessageSerializer, MessageDeserializer {
 /// (a method missing from the router would also be UNIMPLEMENTED, but without that message).
 @Suite struct ServedRPCTests {
     static let implemented: Set<String> = ["Version", "Status", "RuntimeConfig", "UpdateRuntimeConfig", "ImageFsInfo", "ListImages",
-                                           "ListPodSandbox", "ListContainers", "ListContainerStats", "ListPodSandboxStats"]
+                                           "ListPodSandbox", "ListContainers", "ListContainerStats", "ListPodSandboxStats",
+                                           "ListMetricDescriptors", "ListPodSandboxMetrics"]
     /// Served, and an empty request is refused for what it lacks, with this message.
     static let validated: [String: String] = [
         "PullImage": "invalid image.image: required", "ImageStatus": "invalid image.image: required",
