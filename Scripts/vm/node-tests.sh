@@ -4,7 +4,9 @@
 # (Tests/VM/node/containerd-runtime.sh). Images come from a registry started here on loopback,
 # which the guest reaches as 10.0.2.2.
 #
-# Then skiffd itself as the node's CRI runtime (Tests/VM/node/skiffd-node.sh).
+# Then skiffd itself as the node's CRI runtime (Tests/VM/node/skiffd-node.sh), and, when KUBELET
+# names a kubelet binary (v1.3x; not part of this project), a real kubelet in standalone mode on
+# skiffd (Tests/VM/node/kubelet-node.sh).
 #
 # Usage: Scripts/vm/node-tests.sh BIN_DIR      (skiff, skiff-monitor, skiffd, skiffctl)
 # Needs: root, qemu-system-x86, debootstrap, docker-registry, skopeo, python3.
@@ -32,6 +34,7 @@ for lib in $(ldd "$skiffctl" "$bin/skiffd" | awk '$2 == "=>" {print $3}' | grep 
     cp -L "$lib" "$share/lib/"
 done
 install -m 755 Tests/VM/node/*.sh "$share/"
+[[ -z ${KUBELET:-} ]] || install -m 755 "$KUBELET" "$share/kubelet"
 # A bundle template for skiff used directly: busybox, and a config.json from `skiff spec` running sleep.
 mkdir -p "$share/bundle/rootfs/bin"
 cp /bin/busybox "$share/bundle/rootfs/bin/busybox"
@@ -51,6 +54,8 @@ CHECKS="${CHECKS:-}" /bin/sh /mnt/share/containerd-runtime.sh /mnt/share 10.0.2.
 # containerd goes first: skiffd uses the same CNI bridge after it.
 systemctl stop containerd
 CHECKS="${SKIFFD_CHECKS:-}" /bin/sh /mnt/share/skiffd-node.sh /mnt/share 10.0.2.2:$port; skiffd=\$?
-[ \$driver -eq 0 ] && [ \$containerd -eq 0 ] && [ \$skiffd -eq 0 ] && echo "NODE-TESTS: ALL PASSED"
+# The kubelet's checks use skiffd's node setup (config, registry, CNI) from the script before.
+CHECKS="${KUBELET_CHECKS:-}" /bin/sh /mnt/share/kubelet-node.sh /mnt/share 10.0.2.2:$port; kubelet=\$?
+[ \$driver -eq 0 ] && [ \$containerd -eq 0 ] && [ \$skiffd -eq 0 ] && [ \$kubelet -eq 0 ] && echo "NODE-TESTS: ALL PASSED"
 MAIN
 Scripts/vm/boot-guest.sh "$share" 1500

@@ -161,8 +161,30 @@ extension RuntimeServiceAdapter {
             case .UNRECOGNIZED(let n): throw PodManagerError.invalidArgument(field: "seccomp.profile_type", reason: "unknown value \(n)")
             }
         }
-        if s.hasApparmor, s.apparmor.profileType == .localhost { c.security.apparmorProfile = s.apparmor.localhostRef }
+        c.security.apparmor = try appArmor(s)
         return c
+    }
+
+    /// The `apparmor` field, else the deprecated `apparmor_profile` string ("runtime/default",
+    /// "unconfined", "localhost/<name>").
+    static func appArmor(_ s: Runtime_V1_LinuxContainerSecurityContext) throws -> ContainerInput.AppArmorChoice {
+        if s.hasApparmor {
+            switch s.apparmor.profileType {
+            case .runtimeDefault: return .runtimeDefault
+            case .unconfined: return .unconfined
+            case .localhost:
+                guard !s.apparmor.localhostRef.isEmpty else { throw PodManagerError.invalidArgument(field: "apparmor.localhost_ref", reason: "required for Localhost") }
+                return .localhost(s.apparmor.localhostRef)
+            case .UNRECOGNIZED(let n): throw PodManagerError.invalidArgument(field: "apparmor.profile_type", reason: "unknown value \(n)")
+            }
+        }
+        switch s.apparmorProfile {
+        case "": return .unset
+        case "runtime/default": return .runtimeDefault
+        case "unconfined": return .unconfined
+        case let name where name.hasPrefix("localhost/") && name.count > 10: return .localhost(String(name.dropFirst(10)))
+        default: throw PodManagerError.invalidArgument(field: "apparmor_profile", reason: "runtime/default, unconfined or localhost/<name>")
+        }
     }
 
     static func state(_ state: CRIContainer.State) -> Runtime_V1_ContainerState {

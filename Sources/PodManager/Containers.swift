@@ -191,6 +191,7 @@ public actor Containers {
             let users = UserDatabase(passwd: rootfs.read("/etc/passwd"), group: rootfs.read("/etc/group"))
             var builder = SpecBuilder(users: users)
             builder.hostCapabilities = Self.hostCapabilities
+            builder.appArmorDefault = try Self.appArmorDefault(for: input.security.apparmor)
             if case .localhost(let path) = input.security.seccomp, !input.security.privileged {
                 builder.localhostSeccomp[path] = try Self.localSeccompProfile(path)
             }

@@ -97,6 +97,9 @@ public struct ContainerInput: Sendable, Equatable {
     }
 
     public enum SeccompChoice: Sendable, Equatable { case unconfined, runtimeDefault, localhost(String) }
+    /// CRI's AppArmor choice; `unset` means the runtime's default for an unprivileged container,
+    /// as the kubelet has meant since AppArmor went GA. `localhost` names a profile already loaded.
+    public enum AppArmorChoice: Sendable, Equatable { case unset, unconfined, runtimeDefault, localhost(String) }
 
     public struct Security: Sendable, Equatable {
         public var privileged = false
@@ -116,7 +119,7 @@ public struct ContainerInput: Sendable, Equatable {
         public var maskedPaths: [String]?
         public var readonlyPaths: [String]?
         public var seccomp = SeccompChoice.unconfined
-        public var apparmorProfile = ""
+        public var apparmor = AppArmorChoice.unset
         public init() {}
     }
 

@@ -14,6 +14,9 @@ public struct SpecBuilder: Sendable {
     public var hostCapabilities: [String] = Capability.names
     /// A Localhost profile the caller loaded, by the path the config named.
     public var localhostSeccomp: [String: RuntimeSpec.Seccomp] = [:]
+    /// The AppArmor profile RuntimeDefault means, loaded by the caller; nil where the node does
+    /// not enforce AppArmor, and then no container gets a profile.
+    public var appArmorDefault: String?
 
     public init(users: UserDatabase = UserDatabase(), runtimeDefaultSeccomp: RuntimeSpec.Seccomp? = nil) {
         self.users = users
@@ -112,8 +115,20 @@ public struct SpecBuilder: Sendable {
             guard (-1000...1000).contains(c.resources.oomScoreAdj) else { throw .invalid(field: "oom_score_adj", reason: "-1000 to 1000") }
             process.oomScoreAdj = Int(c.resources.oomScoreAdj)
         }
-        if !c.security.apparmorProfile.isEmpty { process.apparmorProfile = c.security.apparmorProfile }
+        process.apparmorProfile = appArmorProfile(c.security)
         return process
+    }
+
+    /// The profile the process changes to: the default unless unconfined or privileged without
+    /// asking, a Localhost profile by its name (without CRI's `localhost/` prefix).
+    func appArmorProfile(_ s: ContainerInput.Security) -> String? {
+        guard let appArmorDefault else { return nil }
+        switch s.apparmor {
+        case .unset: return s.privileged ? nil : appArmorDefault
+        case .unconfined: return nil
+        case .runtimeDefault: return appArmorDefault
+        case .localhost(let name): return name.hasPrefix("localhost/") ? String(name.dropFirst(10)) : name
+        }
     }
 
     func user(_ c: ContainerInput, image: ImageInput) throws(SpecError) -> RuntimeSpec.User {

@@ -70,15 +70,39 @@ struct PsCommand: AsyncParsableCommand {
     @Flag(name: [.short, .long], help: "Only display container IDs.") var quiet = false
     @Option(name: [.customShort("o"), .long], help: "Output format: json, yaml or table.") var output: OutputFormat = .table
     @Option(name: [.short, .long], help: "Filter by pod id.") var pod: String?
+    @Option(help: "Filter by container id.") var id: String?
+    @Option(help: "Filter by container name: a regular expression, as crictl's.") var name: String?
+    @Option(help: "Filter by state: created, running, exited or unknown.") var state: String?
+    @Option(help: "Filter by a label, key=value (repeatable).") var label: [String] = []
 
     func run() async throws {
+        let pattern = try name.map { text in
+            do { return try Regex(text) } catch { throw ValidationError("--name: not a regular expression: \(text)") }
+        }
+        let wanted: Runtime_V1_ContainerState? = try state.map { text in
+            switch text.lowercased() {
+            case "created": return .containerCreated
+            case "running": return .containerRunning
+            case "exited": return .containerExited
+            case "unknown": return .containerUnknown
+            default: throw ValidationError("--state: created, running, exited or unknown")
+            }
+        }
+        let labels = try Dictionary(label.map { pair in
+            let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else { throw ValidationError("--label: key=value, not \(pair)") }
+            return (parts[0], parts[1])
+        }, uniquingKeysWith: { $1 })
         let reply = try await Session.run(global, .runtime, doing: "listing containers") { cri in
             try await cri.runtime.listContainers(.with { request in
                 if let pod { request.filter.podSandboxID = pod }
-                if !all { request.filter.state.state = .containerRunning }
+                if let id { request.filter.id = id }
+                request.filter.labelSelector = labels
+                if let wanted { request.filter.state.state = wanted } else if !all { request.filter.state.state = .containerRunning }
             }, options: cri.options)
         }
-        let items = reply.containers.sorted { $0.createdAt > $1.createdAt }
+        let items = reply.containers.filter { c in pattern.map { c.metadata.name.contains($0) } ?? true }
+            .sorted { $0.createdAt > $1.createdAt }
         if quiet { return items.forEach { print($0.id) } }
         if output != .table {
             return print(try output.render(.object(["containers": .array(try items.map { try Session.json($0, template: ReplyTemplates.container) })])))

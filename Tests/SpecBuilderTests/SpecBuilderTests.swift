@@ -202,4 +202,20 @@ import Testing
             }
         }
     }
+
+    /// Where AppArmor is enforced: the default for the unprivileged who ask nothing and for
+    /// RuntimeDefault, none for Unconfined or a privileged container that asks nothing, a
+    /// Localhost profile by its bare name; where it is not, no container gets a profile.
+    @Test func appArmorProfilesFollowTheChoiceAndTheNode() throws {
+        var builder = SpecBuilder(users: UserDatabase(passwd: passwd, group: group))
+        func profile(_ choice: ContainerInput.AppArmorChoice, privileged: Bool = false) throws -> String? {
+            try build(container { $0.security.apparmor = choice; $0.security.privileged = privileged }, builder: builder).process?.apparmorProfile
+        }
+        #expect(try profile(.unset) == nil && profile(.runtimeDefault) == nil && profile(.localhost("mine")) == nil)
+        builder.appArmorDefault = "skiff-default"
+        #expect(try profile(.unset) == "skiff-default" && profile(.runtimeDefault) == "skiff-default")
+        #expect(try profile(.unset, privileged: true) == nil && profile(.runtimeDefault, privileged: true) == "skiff-default")
+        #expect(try profile(.unconfined) == nil)
+        #expect(try profile(.localhost("mine")) == "mine" && profile(.localhost("localhost/mine")) == "mine")
+    }
 }

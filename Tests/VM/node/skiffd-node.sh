@@ -134,6 +134,28 @@ check_survival() {
     fi
 }
 
+check_apparmor() {
+    # AppArmor enforced here: a container that asks for nothing runs under skiffd's default
+    # profile (which refuses mounts); one naming a profile the node has not loaded is refused.
+    if ids=$(run_pod armored "exec /bin/busybox sleep 3600"); then
+        set -- $ids
+        pid=$(ctl inspect -o json "$2" | field pid)
+        label=$(cat "/proc/$pid/attr/current" 2>&1)
+        if [ "$label" = "skiff-default (enforce)" ]; then pass "AppArmor: a container gets skiffd's default profile ($label)"
+        else fail "AppArmor: a container gets the default profile" "attr/current: $label"; fi
+        sed 's/"linux": {/"linux": {"security_context": {"apparmor": {"profile_type": 2, "localhost_ref": "not-loaded"}}, /' \
+            /tmp/armored-ctr.json >/tmp/unloaded-ctr.json
+        out=$(ctl create "$1" /tmp/unloaded-ctr.json /tmp/armored-pod.json 2>&1)
+        case "$out" in
+            *FailedPrecondition*not-loaded*) pass "AppArmor: an unloaded Localhost profile is refused at create" ;;
+            *) fail "AppArmor: an unloaded Localhost profile is refused" "$out" ;;
+        esac
+        remove_pod "$1"
+    else
+        fail "AppArmor: a container gets the default profile" "runp/create/start failed"
+    fi
+}
+
 check_census() {
     # Nothing of the removed pods is left: mounts, scopes, network namespaces, monitors.
     left=$(grep -c -e /run/skiff/ns -e /var/lib/skiff/containers /proc/self/mountinfo)
@@ -144,6 +166,6 @@ check_census() {
 }
 
 setup
-for check in ${CHECKS:-network oom limits survival census}; do "check_$check"; done
+for check in ${CHECKS:-network oom limits apparmor survival census}; do "check_$check"; done
 kill "$skiffd_pid" 2>/dev/null
 exit $failures
