@@ -11,7 +11,8 @@ extension RuntimeServiceAdapter {
         try await CRIStatus.serving("CreateContainer", logger: logger) {
             let config = request.config
             let create = Containers.Create(podID: request.podSandboxID, name: config.metadata.name, attempt: config.metadata.attempt,
-                                           image: config.image.image, logPath: config.logPath, container: try Self.input(config))
+                                           image: config.image.image, logPath: config.logPath, container: try Self.input(config),
+                                           imageMounts: try Self.imageMounts(config))
             let id = try await containers.create(create)
             return .with { $0.containerID = id }
         }
@@ -103,6 +104,19 @@ extension RuntimeServiceAdapter {
         return out
     }
 
+    static func isImageVolume(_ mount: Runtime_V1_Mount) -> Bool { mount.hasImage && !mount.image.image.isEmpty }
+
+    /// Image volumes (the kubelet's `image` volume source): read-only by definition.
+    static func imageMounts(_ config: Runtime_V1_ContainerConfig) throws -> [Containers.ImageMount] {
+        try config.mounts.filter(isImageVolume).map { mount in
+            guard mount.readonly else { throw PodManagerError.invalidArgument(field: "mounts.readonly", reason: "an image volume is read-only") }
+            guard mount.containerPath.hasPrefix("/"), !mount.containerPath.split(separator: "/").contains("..") else {
+                throw PodManagerError.invalidArgument(field: "mounts.container_path", reason: "must be an absolute path without '..'")
+            }
+            return .init(containerPath: mount.containerPath, image: mount.image.image, subPath: mount.imageSubPath)
+        }
+    }
+
     static func input(_ config: Runtime_V1_ContainerConfig) throws -> ContainerInput {
         var c = ContainerInput()
         c.command = config.command
@@ -110,11 +124,7 @@ extension RuntimeServiceAdapter {
         c.workingDir = config.workingDir
         // CRI carries env values as bytes; the OCI spec holds strings (JSON), so they go as UTF-8.
         c.env = config.envs.map { (kv: Runtime_V1_KeyValue) -> (key: String, value: String) in (kv.key, String(decoding: kv.value, as: UTF8.self)) }
-        if config.mounts.contains(where: { $0.hasImage && !$0.image.image.isEmpty }) {
-            // Image volumes are not served yet: say so plainly (clients skip the feature on UNIMPLEMENTED).
-            throw CRIStatus.unimplemented("A mount whose source is an image (image volume)")
-        }
-        c.mounts = try config.mounts.map { mount in
+        c.mounts = try config.mounts.filter { !isImageVolume($0) }.map { mount in
             let propagation: ContainerInput.Propagation = switch mount.propagation {
             case .propagationPrivate: .private
             case .propagationHostToContainer: .hostToContainer
@@ -237,6 +247,7 @@ extension RuntimeServiceAdapter {
                     $0.readonly = m.readonly
                     $0.propagation = m.propagation == "bidirectional" ? .propagationBidirectional
                         : m.propagation == "hostToContainer" ? .propagationHostToContainer : .propagationPrivate
+                    if let image = m.image { $0.image = .with { $0.image = image; $0.imageRef = m.imageRef ?? "" } }
                 }
             }
             s.user = .with { user in

@@ -52,4 +52,7 @@ public struct ContainerMountRecord: Codable, Sendable, Equatable {
     public var hostPath: String
     public var readonly: Bool
     public var propagation: String
+    /// An image volume's image as asked for, and the id it resolved to.
+    public var image: String?
+    public var imageRef: String?
 }

@@ -25,8 +25,48 @@ struct ContainerRootfs {
         guard Glibc.mount("overlay", rootfs, "overlay", 0, options) == 0 else { throw .system(SystemError("mount overlay", path: rootfs)) }
     }
 
+    var imageVolumes: String { directory + "/image-volumes" }
+
+    /// An image volume: the image's layers mounted read-only (an overlay without an upper layer,
+    /// or the one layer bound read-only) at image-volumes/<index>; then `subPath` resolved inside
+    /// it, so that a symlink in the image cannot point the mount at the node's files. Returns the
+    /// directory (or file) to bind into the container.
+    func mountImageVolume(_ index: Int, layers: [String], subPath: String) throws(PodManagerError) -> String {
+        let target = imageVolumes + "/\(index)"
+        do { try FileSystem.makeDirectories(target, mode: 0o755) } catch { throw .system(SystemError("mkdir \(target): \(error)", errno: EIO)) }
+        guard !layers.isEmpty else { throw .invalidArgument(field: "mounts.image", reason: "the image has no layers") }
+        let flags = UInt(MS_RDONLY | MS_NODEV | MS_NOSUID)
+        if layers.count == 1 {
+            guard Glibc.mount(layers[0], target, nil, UInt(MS_BIND), nil) == 0 else { throw .system(SystemError("bind image volume", path: target)) }
+            guard Glibc.mount(nil, target, nil, UInt(MS_BIND | MS_REMOUNT) | flags, nil) == 0 else { throw .system(SystemError("remount image volume read-only", path: target)) }
+        } else {
+            let options = "lowerdir=" + layers.reversed().joined(separator: ":")
+            guard options.utf8.count < 4000 else { throw .runtimeFailed(operation: "create", message: "the volume's image has too many layers (\(layers.count))") }
+            guard Glibc.mount("overlay", target, "overlay", flags, options) == 0 else { throw .system(SystemError("mount image volume", path: target)) }
+        }
+        guard !subPath.isEmpty else { return target }
+        guard !subPath.hasPrefix("/"), !subPath.split(separator: "/").contains(".."), !subPath.utf8.contains(0) else {
+            throw .invalidArgument(field: "mounts.image_sub_path", reason: "must be relative, without '..'")
+        }
+        let oPath: Int32 = 0o10000000   // O_PATH: glibc shows it to C with _GNU_SOURCE only
+        let root = open(target, oPath | O_DIRECTORY | O_CLOEXEC)
+        guard root >= 0 else { throw .system(SystemError("open", path: target)) }
+        defer { close(root) }
+        let fd = cs_openat2_in_root(root, subPath, oPath | O_CLOEXEC, 0)
+        guard fd >= 0 else { throw .invalidArgument(field: "mounts.image_sub_path", reason: "\(subPath) is not in the image") }
+        defer { close(fd) }
+        // The path the kernel resolved, inside the volume; the volume is read-only, so it stays.
+        guard let resolved = FileSystem.readLink("/proc/self/fd/\(fd)"), resolved == target || resolved.hasPrefix(target + "/") else {
+            throw .invalidArgument(field: "mounts.image_sub_path", reason: "\(subPath) leads out of the image")
+        }
+        return resolved
+    }
+
     /// Unmounted and removed; safe to repeat.
     func remove() throws(PodManagerError) {
+        for entry in FileSystem.directoryEntries(imageVolumes) {
+            while umount2(imageVolumes + "/" + entry, Int32(MNT_DETACH)) == 0 {}
+        }
         while umount2(rootfs, Int32(MNT_DETACH)) == 0 {}
         do { try FileSystem.removeTree(directory) } catch { throw .system(error) }
     }

@@ -40,13 +40,29 @@ public actor Containers {
         public var image: String
         public var logPath: String
         public var container: ContainerInput
-        public init(podID: String, name: String, attempt: UInt32, image: String, logPath: String, container: ContainerInput) {
+        /// Image volumes: an image's content, read-only, at a path of the container.
+        public var imageMounts: [ImageMount]
+        public init(podID: String, name: String, attempt: UInt32, image: String, logPath: String, container: ContainerInput,
+                    imageMounts: [ImageMount] = []) {
             self.podID = podID
             self.name = name
             self.attempt = attempt
             self.image = image
             self.logPath = logPath
             self.container = container
+            self.imageMounts = imageMounts
+        }
+    }
+
+    public struct ImageMount: Sendable {
+        public var containerPath: String
+        public var image: String
+        /// A path inside the image to mount instead of its root.
+        public var subPath: String
+        public init(containerPath: String, image: String, subPath: String) {
+            self.containerPath = containerPath
+            self.image = image
+            self.subPath = subPath
         }
     }
 
@@ -131,12 +147,20 @@ public actor Containers {
         guard let image = await images.status(request.image) else {
             throw PodManagerError.notFound(kind: "image", id: request.image)
         }
+        var volumes: [(ImageMount, ImageRecord)] = []
+        for mount in request.imageMounts {
+            guard let record = await images.status(mount.image) else { throw PodManagerError.notFound(kind: "image", id: mount.image) }
+            volumes.append((mount, record))
+        }
         let id = PodSandboxes.newID()
         var record = CRIContainer(id: id, podID: request.podID, name: request.name, attempt: request.attempt, image: request.image,
                                   imageID: image.id, labels: request.container.labels, annotations: request.container.annotations,
                                   logPath: request.logPath.isEmpty || podSpec.logDirectory.isEmpty ? "" : podSpec.logDirectory + "/" + request.logPath,
                                   mounts: request.container.mounts.map {
                                       ContainerMountRecord(containerPath: $0.containerPath, hostPath: $0.hostPath, readonly: $0.readonly, propagation: $0.propagation.rawValue)
+                                  } + volumes.map {
+                                      ContainerMountRecord(containerPath: $0.0.containerPath, hostPath: "", readonly: true, propagation: "private",
+                                                           image: $0.0.image, imageRef: $0.1.id)
                                   },
                                   state: .creating, createdAt: WallClock.nanoseconds())
         record.handler = podSpec.runtimeHandler.isEmpty || podSpec.runtimeHandler == SkiffConfiguration.Runtime.builtInHandler ? nil : podSpec.runtimeHandler
@@ -150,7 +174,7 @@ public actor Containers {
             input.id = id
             input.resources = applicable(input.resources, container: request.name)
             input.name = request.name
-            let prepared = try await prepare(record, input: input, image: image, sandbox: sandbox)
+            let prepared = try await prepare(record, input: input, image: image, volumes: volumes, sandbox: sandbox)
             record.pid = prepared.started.pid
             record.monitorPID = prepared.started.monitorPID
             record.uid = prepared.spec.process?.user.uid ?? 0
@@ -171,7 +195,8 @@ public actor Containers {
     }
 
     /// Rootfs, spec, bundle, then the runtime's create under a monitor: off the pool.
-    private func prepare(_ record: CRIContainer, input: ContainerInput, image: ImageRecord, sandbox: SandboxInput) async throws
+    private func prepare(_ record: CRIContainer, input: ContainerInput, image: ImageRecord, volumes: [(ImageMount, ImageRecord)],
+                         sandbox: SandboxInput) async throws
         -> (spec: RuntimeSpec, started: ContainerMonitor.Started, stopSignal: String) {
         let (paths, layout, handlerMonitor) = (self.paths, self.layout, try monitor(for: record))
         let directory = paths.root + "/" + record.id
@@ -188,6 +213,11 @@ public actor Containers {
             let rootfs = ContainerRootfs(directory: directory)
             let snapshots = Snapshots(root: layout.snapshots)
             try rootfs.mount(layers: image.chainIDs.map { snapshots.path(of: $0) })
+            var input = input
+            for (index, (mount, volume)) in volumes.enumerated() {
+                let source = try rootfs.mountImageVolume(index, layers: volume.chainIDs.map { snapshots.path(of: $0) }, subPath: mount.subPath)
+                input.mounts.append(.init(containerPath: mount.containerPath, hostPath: source, readonly: true))
+            }
             let users = UserDatabase(passwd: rootfs.read("/etc/passwd"), group: rootfs.read("/etc/group"))
             var builder = SpecBuilder(users: users)
             builder.hostCapabilities = Self.hostCapabilities
