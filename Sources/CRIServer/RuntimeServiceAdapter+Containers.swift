@@ -156,6 +156,9 @@ extension RuntimeServiceAdapter {
         c.security.strictSupplementalGroups = s.supplementalGroupsPolicy == .strict
         if !s.maskedPaths.isEmpty { c.security.maskedPaths = s.maskedPaths }
         if !s.readonlyPaths.isEmpty { c.security.readonlyPaths = s.readonlyPaths }
+        if s.namespaceOptions.hasUsernsOptions, s.namespaceOptions.usernsOptions.mode != .node {
+            throw CRIStatus.unimplemented("A user namespace (userns_options mode POD)")
+        }
         switch s.namespaceOptions.pid {
         case .container: c.security.pid = .container
         case .node: c.security.pid = .node

@@ -52,7 +52,7 @@ extension RuntimeServiceAdapter {
         }
     }
 
-    static func spec(_ config: Runtime_V1_PodSandboxConfig, handler: String) -> PodSandboxSpec {
+    static func spec(_ config: Runtime_V1_PodSandboxConfig, handler: String) throws -> PodSandboxSpec {
         var spec = PodSandboxSpec()
         spec.name = config.metadata.name
         spec.uid = config.metadata.uid
@@ -71,6 +71,11 @@ extension RuntimeServiceAdapter {
         spec.cgroupParent = config.linux.cgroupParent
         spec.sysctls = config.linux.sysctls
         let options = config.linux.securityContext.namespaceOptions
+        // A pod that asks for a user namespace must not run without one: refused plainly until
+        // Skiff maps ids (Status reports the handlers without user-namespace support).
+        if options.hasUsernsOptions, options.usernsOptions.mode != .node {
+            throw CRIStatus.unimplemented("A user namespace (userns_options mode POD)")
+        }
         spec.network = mode(options.network)
         spec.pid = mode(options.pid)
         spec.ipc = mode(options.ipc)
