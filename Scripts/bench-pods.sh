@@ -59,6 +59,16 @@ done
 hyperfine -N --warmup 3 --runs "$runs" --export-json "$work/floor.json" \
     -n skiffd "$work/floor-skiff.sh" -n containerd "$work/floor-ctrd.sh" >&2
 
+# The same lifecycle from one client process on one connection, as the kubelet drives a runtime:
+# the runtimes' own time, without five client start-ups (Scripts/bench-cycle.py).
+mkdir -p "$work/stubs"
+sed 's/ \[debug_redact *= *true\]//g' Protos/api.proto >"$work/stubs/api.proto"   # an option older protoc lacks
+(cd "$work/stubs" && /usr/bin/python3 -m grpc_tools.protoc -I. --python_out=. --grpc_python_out=. api.proto)
+for rt in skiff ctrd; do
+    sock=$(endpoint $rt); sock=${sock#unix://}
+    /usr/bin/python3 Scripts/bench-cycle.py "$work/stubs" "$sock" "$image" "$work/logs/kubelet-$rt" "$runs" 3 >"$work/conn-$rt.json"
+done
+
 # N running pods on each: the processes each runtime keeps for them, as PSS.
 pss_of() { local total=0 kb; for pid in "$@"; do kb=$(awk '/^Pss:/ {print $2}' "/proc/$pid/smaps_rollup" 2>/dev/null || echo 0); total=$((total + ${kb:-0})); done; echo $total; }
 daemon_before_skiff=$(rss $skiff_pid) daemon_before_ctrd=$(rss $ctrd_pid)
@@ -90,16 +100,18 @@ for rt in skiff ctrd; do
     eval "cpu_$rt=$(( $(cpu_of $helpers) - before ))"
 done
 
-python3 - "$work/cycle.json" "$work/floor.json" "$(containerd --version)" "$runs" "$pods" "$probes" "$(getconf CLK_TCK)" \
+python3 - "$work/cycle.json" "$work/floor.json" "$work/conn-skiff.json" "$work/conn-ctrd.json" "$(containerd --version)" "$runs" "$pods" "$probes" "$(getconf CLK_TCK)" \
     "$pss_skiff" "$pss_ctrd" "$count_skiff" "$count_ctrd" "$grow_skiff" "$grow_ctrd" "$idle_skiff" "$idle_ctrd" \
     "$cpu_skiff" "$cpu_ctrd" "$wall_skiff" "$wall_ctrd" <<'PY'
 import json, sys
-(path, floor_path, version, runs, pods, probes, tck, pss_s, pss_c, n_s, n_c, grow_s, grow_c, idle_s, idle_c,
+(path, floor_path, conn_s, conn_c, version, runs, pods, probes, tck, pss_s, pss_c, n_s, n_c, grow_s, grow_c, idle_s, idle_c,
  cpu_s, cpu_c, wall_s, wall_c) = sys.argv[1:]
 pods, probes, tck = int(pods), int(probes), int(tck)
 m = {r["command"]: r["median"] * 1000 for r in json.load(open(path))["results"]}
 f = {r["command"]: r["median"] * 1000 for r in json.load(open(floor_path))["results"]}
 net = {k: m[k] - f[k] for k in m}
+median = lambda p: sorted(json.load(open(p))["times_ms"])[len(json.load(open(p))["times_ms"]) // 2]
+one_s, one_c = median(conn_s), median(conn_c)
 mib = lambda kb: int(kb) / 1024
 per1000 = lambda ticks: int(ticks) / tck * 1000 / probes
 print("## Pods through CRI\n")
@@ -109,14 +121,17 @@ print("| what | skiffd | containerd | skiffd / containerd |")
 print("|---|---|---|---|")
 print(f"| one pod + one container: runp, create, start, stopp, rmp (hyperfine median of {runs}) | {m['skiffd']:.0f} ms | {m['containerd']:.0f} ms | {m['skiffd'] / m['containerd']:.2f} |")
 print(f"| the same less the client's floor (five `version` calls: {f['skiffd']:.0f} / {f['containerd']:.0f} ms) | {net['skiffd']:.0f} ms | {net['containerd']:.0f} ms | {net['skiffd'] / net['containerd']:.2f} |")
+print(f"| the same five calls from one client process on one connection, as the kubelet (median of {runs}) | {one_s:.0f} ms | {one_c:.0f} ms | {one_s / one_c:.2f} |")
 print(f"| memory kept per running pod, PSS of the processes the runtime runs for it ({pods} pods) | {mib(pss_s) / pods:.2f} MiB | {mib(pss_c) / pods:.2f} MiB | {int(pss_s) / max(1, int(pss_c)):.2f} |")
 print(f"| daemon RSS growth with those {pods} pods | {mib(grow_s):.1f} MiB | {mib(grow_c):.1f} MiB | |")
 print(f"| daemon RSS when idle (after start) | {mib(idle_s):.1f} MiB | {mib(idle_c):.1f} MiB | {int(idle_s) / int(idle_c):.2f} |")
 print(f"| CPU for 1000 ExecSync probes (daemon + its helpers; {probes} timed) | {per1000(cpu_s):.1f} s | {per1000(cpu_c):.1f} s | {int(cpu_s) / max(1, int(cpu_c)):.2f} |")
 print(f"| wall time of one probe, client included | {int(wall_s) / probes / 1000:.0f} ms | {int(wall_c) / probes / 1000:.0f} ms | |")
 print(f"\nProcesses kept for the {pods} pods: skiffd {n_s} (one `skiff-monitor` per container, no pause process),")
-print(f"containerd {n_c} (a shim per pod and its pause container). Each lifecycle run is five client calls,")
-print("the same five for both, so the client's own start-up is in both figures.\n")
+print(f"containerd {n_c} (a shim per pod and its pause container). The first lifecycle row is five `skiffctl`")
+print("runs, the same five for both, so the client's start-ups are in both figures; the third is the")
+print("kubelet's way (Scripts/bench-cycle.py: one process, one connection, Debian's python3-grpcio), which")
+print("leaves the runtimes' own time.\n")
 print("Targets (issue: pods and containers through CRI): the lifecycle at most 0.33× containerd's; under 2 MB")
 print("kept per running pod; an idle skiffd smaller than containerd; less CPU per ExecSync probe.")
 PY
