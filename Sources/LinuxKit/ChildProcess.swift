@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CShims
 
 /// Runs a program and captures its output without threads or dispatch: a container that inherits
 /// the pipes can keep them open long after the program exits, and blocking readers on a small
@@ -58,7 +59,10 @@ public struct ChildProcess {
             close(out[0]); close(err[0]); close(input[1])
             throw SpawnError(path: path, errno: rc)
         }
-        defer { close(out[0]); close(err[0]) }
+        // Readable once the program has exited: its pipes close a moment before it can be reaped,
+        // and a poll on closed pipes alone would sleep its whole timeout in that moment.
+        let exitFD = cs_pidfd_open(pid)
+        defer { close(out[0]); close(err[0]); if exitFD >= 0 { close(exitFD) } }
         for fd in [out[0], err[0], input[1]] { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
         var pending = stdin[...]
         var inputFD: Int32 = input[1]
@@ -105,8 +109,11 @@ public struct ChildProcess {
                 timedOut = true
                 continue
             }
-            var fds = [pollfd(fd: out[0], events: Int16(POLLIN), revents: 0), pollfd(fd: err[0], events: Int16(POLLIN), revents: 0)]
-            _ = poll(&fds, open[0] || open[1] ? 2 : 0, 20)
+            // Closed pipes are left out (-1); without a pidfd (an old kernel) the wait is short.
+            var fds = [pollfd(fd: open[0] ? out[0] : -1, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: open[1] ? err[0] : -1, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: exitFD, events: Int16(POLLIN), revents: 0)]
+            _ = poll(&fds, 3, exitFD >= 0 ? 20 : (open[0] || open[1] ? 20 : 1))
         }
         let signalled = status & 0x7f
         return Result(status: signalled == 0 ? (status >> 8) & 0xff : 128 + signalled,

@@ -361,8 +361,13 @@ public actor Containers {
 
     private func waitForExit(_ record: inout CRIContainer, seconds: Double) async {
         let deadline = WallClock.monotonicMilliseconds() + Int64(seconds * 1000)
+        // A killed process is usually gone within a millisecond or two: look again soon, then
+        // less often (the monitor, not skiffd, is the container's parent, so no SIGCHLD comes).
+        var pause = 1
+        refresh(&record)
         while record.state != .exited && WallClock.monotonicMilliseconds() < deadline {
-            try? await Task.sleep(for: .milliseconds(20))
+            try? await Task.sleep(for: .milliseconds(pause))
+            pause = min(pause * 2, 20)
             refresh(&record)
         }
     }

@@ -24,6 +24,6 @@ struct Skiffctl: AsyncParsableCommand {
                       RunpCommand.self, StoppCommand.self, RmpCommand.self, PodsCommand.self, InspectpCommand.self,
                       CreateCommand.self, StartCommand.self, StopCommand.self, RmCommand.self, PsCommand.self,
                       InspectCommand.self, ExecCommand.self, UpdateCommand.self, LogsCommand.self, RunCommand.self,
-                      StatsCommand.self, StatspCommand.self, EventsCommand.self]
+                      StatsCommand.self, StatspCommand.self, MetricdescsCommand.self, MetricspCommand.self, EventsCommand.self]
     )
 }

@@ -46,6 +46,13 @@ struct SkiffctlPodTests {
         #expect((object?["stats"] as? [[String: Any]])?.count == 1, "\(json.stdout)")
         let statsp = try skiffctl(["statsp"])
         #expect(statsp.stdout.hasPrefix("POD") && statsp.stdout.contains("cli-pod"), "\(statsp.stdout) \(statsp.stderr)")
+        // ps filters as crictl's: a name pattern, a state; metrics as JSON.
+        #expect(try skiffctl(["ps", "-q", "--name", "^sp.n$"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines) == id)
+        #expect(try skiffctl(["ps", "-q", "--name", "^spi$"]).stdout.isEmpty && skiffctl(["ps", "-q", "--state", "exited"]).stdout.isEmpty)
+        #expect(try skiffctl(["ps", "--name", "("]).status != 0)
+        let metrics = try skiffctl(["metricsp"])
+        #expect(metrics.stdout.contains("\"container_cpu_usage_seconds_total\"") && metrics.stdout.contains(id), "\(metrics.stdout.prefix(500)) \(metrics.stderr)")
+        #expect(try skiffctl(["metricdescs", "-o", "yaml"]).stdout.contains("container_memory_working_set_bytes"))
 
         #expect(try skiffctl(["rm", "-f", id]).status == 0)
         try await Task.sleep(for: .milliseconds(500))

@@ -85,9 +85,10 @@ container_of() { ctl ps --name "^$1\$" -q 2>/dev/null | head -n1; }
 attempt_of() { ctl inspect -o json "$1" 2>/dev/null | field attempt; }
 pod_log() { cat /var/log/pods/default_"$1"-*/"$2"/*.log 2>/dev/null; }
 
-wait_for() {  # SECONDS COMMAND...: until COMMAND succeeds
-    n=$1; shift
-    for _ in $(seq "$n"); do "$@" && return 0; sleep 1; done
+wait_for() {  # SECONDS COMMAND...: until COMMAND succeeds, by the clock (a debug skiffctl under
+    # TCG takes seconds per call, so counting tries would stretch the bound many times over)
+    end=$(( $(date +%s) + $1 )); shift
+    while [ "$(date +%s)" -lt "$end" ]; do "$@" && return 0; sleep 2; done
     return 1
 }
 web_ready() { web=$(container_of httpd) && [ -n "$web" ] && pod_log web httpd | grep -q 'GET /index.html'; }

@@ -140,10 +140,11 @@ check_apparmor() {
     if ids=$(run_pod armored "exec /bin/busybox sleep 3600"); then
         set -- $ids
         pid=$(ctl inspect -o json "$2" | field pid)
-        label=$(cat "/proc/$pid/attr/current" 2>&1)
-        if [ "$label" = "skiff-default (enforce)" ]; then pass "AppArmor: a container gets skiffd's default profile ($label)"
-        else fail "AppArmor: a container gets the default profile" "attr/current: $label"; fi
-        sed 's/"linux": {/"linux": {"security_context": {"apparmor": {"profile_type": 2, "localhost_ref": "not-loaded"}}, /' \
+        profile=$(cat "/proc/$pid/attr/current" 2>&1)   # ($label names the runtime in PASS lines)
+        if [ "$profile" = "skiff-default (enforce)" ]; then pass "AppArmor: a container gets skiffd's default profile ($profile)"
+        else fail "AppArmor: a container gets the default profile" "attr/current: $profile"; fi
+        sed -e 's/"linux": {/"linux": {"security_context": {"apparmor": {"profile_type": 2, "localhost_ref": "not-loaded"}}, /' \
+            -e 's/"name": "armored"/"name": "unloaded"/' \
             /tmp/armored-ctr.json >/tmp/unloaded-ctr.json
         out=$(ctl create "$1" /tmp/unloaded-ctr.json /tmp/armored-pod.json 2>&1)
         case "$out" in
