@@ -26,8 +26,9 @@ start_skiffd() {
 
 manifests() {
     mkdir -p /etc/kubernetes/manifests /var/lib/kubelet
-    # web: HTTP readiness (httpd -v logs each request), an exec liveness probe that counts its
-    # calls, limits, a non-root user without capabilities, an emptyDir.
+    # web: HTTP readiness (httpd -vv logs each request's path), an exec liveness probe that counts
+    # its calls, limits, a non-root user without capabilities, an emptyDir. The probes' timeouts
+    # allow for the emulated guest (a debug build under TCG takes over a second per exec).
     cat >/etc/kubernetes/manifests/web.yaml <<EOF
 apiVersion: v1
 kind: Pod
@@ -39,12 +40,12 @@ spec:
   containers:
   - name: httpd
     image: $registry/busybox:latest
-    command: ["/bin/sh", "-c", "echo ok > /www/index.html; exec /bin/busybox httpd -f -v -p 8080 -h /www"]
+    command: ["/bin/sh", "-c", "echo ok > /www/index.html; exec /bin/busybox httpd -f -vv -p 8080 -h /www"]
     volumeMounts: [{name: www, mountPath: /www}]
     resources: {requests: {cpu: 100m, memory: 32Mi}, limits: {cpu: 200m, memory: 64Mi}}
     securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}
-    readinessProbe: {httpGet: {path: /index.html, port: 8080}, periodSeconds: 3}
-    livenessProbe: {exec: {command: ["/bin/sh", "-c", "echo probe >> /www/probes"]}, periodSeconds: 3}
+    readinessProbe: {httpGet: {path: /index.html, port: 8080}, periodSeconds: 3, timeoutSeconds: 10}
+    livenessProbe: {exec: {command: ["/bin/sh", "-c", "echo probe >> /www/probes"]}, periodSeconds: 5, timeoutSeconds: 30}
 EOF
     # crash: exits 3 after a second; restartPolicy Always has the kubelet start it again.
     cat >/etc/kubernetes/manifests/crash.yaml <<EOF
@@ -78,6 +79,7 @@ EOF
 start_kubelet() {
     "$share/kubelet" --config /var/lib/kubelet/config.yaml --v=2 >/tmp/kubelet.log 2>&1 &
     kubelet_pid=$!
+    echo "INFO kubelet: $("$share/kubelet" --version) started"
 }
 
 # The running container of the pod named $1 (the kubelet names static pods NAME-<node>).
@@ -91,15 +93,16 @@ wait_for() {  # SECONDS COMMAND...: until COMMAND succeeds, by the clock (a debu
     while [ "$(date +%s)" -lt "$end" ]; do "$@" && return 0; sleep 2; done
     return 1
 }
-web_ready() { web=$(container_of httpd) && [ -n "$web" ] && pod_log web httpd | grep -q 'GET /index.html'; }
+web_ready() { web=$(container_of httpd) && [ -n "$web" ] && pod_log web httpd | grep -q 'url:/index.html'; }
 crash_restarted() { [ "$(ctl ps -a --name '^crash$' -q 2>/dev/null | wc -l)" -ge 1 ] && a=$(ctl ps -a --name '^crash$' -o json 2>/dev/null | field attempt | sort -n | tail -n1) && [ "${a:-0}" -ge 2 ]; }
 
 check_pods() {
     if wait_for 240 web_ready; then
-        gets=$(pod_log web httpd | grep -c 'GET /index.html')
+        gets=$(pod_log web httpd | grep -c 'url:/index.html')
         pass "the kubelet's HTTP readiness probe reaches the pod's httpd through the CNI bridge ($gets requests)"
     else
-        fail "the kubelet runs the web pod and probes it" "container '$(container_of httpd)'; $(ctl ps -a 2>&1 | tail -n 3)"
+        fail "the kubelet runs the web pod and probes it" "container '$(container_of httpd)'; $(ctl ps -a 2>&1 | tail -n 3); $(ctl pods 2>&1 | tail -n 3)"
+        grep -E ' E[0-9]{4} ' /tmp/kubelet.log | tail -n 5 | cut -c1-400 | sed 's/^/INFO kubelet error: /' 
         return
     fi
     sleep 7
@@ -126,9 +129,9 @@ check_survival() {
     sleep 10
     if kill -0 "$pid" 2>/dev/null; then pass "kill -9 of skiffd under the kubelet: the web container runs on"; else fail "the web container outlives skiffd" "pid $pid gone"; fi
     start_skiffd
-    gets=$(pod_log web httpd | grep -c 'GET /index.html')
+    gets=$(pod_log web httpd | grep -c 'url:/index.html')
     sleep 20
-    now=$(container_of httpd) after=$(pod_log web httpd | grep -c 'GET /index.html')
+    now=$(container_of httpd) after=$(pod_log web httpd | grep -c 'url:/index.html')
     if [ "$now" = "$web" ] && [ "$(attempt_of "$now")" = "$before" ] && [ "$after" -gt "$gets" ]; then
         pass "a restarted skiffd: the kubelet keeps the same container (attempt $before) and probes it again ($gets → $after)"
     else
