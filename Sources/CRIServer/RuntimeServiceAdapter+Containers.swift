@@ -186,8 +186,11 @@ extension RuntimeServiceAdapter {
             case .runtimeDefault: return .runtimeDefault
             case .unconfined: return .unconfined
             case .localhost:
-                guard !s.apparmor.localhostRef.isEmpty else { throw PodManagerError.invalidArgument(field: "apparmor.localhost_ref", reason: "required for Localhost") }
-                return .localhost(s.apparmor.localhostRef)
+                // The profile's name; critest (and some kubelets) send it with the deprecated
+                // string's `localhost/` prefix.
+                let name = s.apparmor.localhostRef.hasPrefix("localhost/") ? String(s.apparmor.localhostRef.dropFirst(10)) : s.apparmor.localhostRef
+                guard !name.isEmpty else { throw PodManagerError.invalidArgument(field: "apparmor.localhost_ref", reason: "required for Localhost") }
+                return .localhost(name)
             case .UNRECOGNIZED(let n): throw PodManagerError.invalidArgument(field: "apparmor.profile_type", reason: "unknown value \(n)")
             }
         }

@@ -57,12 +57,18 @@ extension Containers {
             defer { unlink(pidFile) }
             // The process is killed while the runtime's exec still waits for it, so the exec reaps
             // it: killed after its parent, it would be an orphan of the host's init, a zombie
-            // that the container's own `pgrep` still sees.
+            // that the container's own `pgrep` still sees. On a slow node the exec may not have
+            // started it yet at the deadline: its pid file is awaited a few seconds.
             return try ChildProcess.run(skiff, ["--root", root, "exec", "--pid-file", pidFile, containerID] + cmd,
                                         timeout: seconds, outputLimit: Self.execOutputLimit) {
-                if let text = try? AtomicFile.read(pidFile, limit: 64),
-                   let pid = Int32(String(decoding: text, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0 {
-                    kill(pid, SIGKILL)
+                let giveUp = WallClock.monotonicMilliseconds() + 5000
+                while WallClock.monotonicMilliseconds() < giveUp {
+                    if let text = try? AtomicFile.read(pidFile, limit: 64),
+                       let pid = Int32(String(decoding: text, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0 {
+                        kill(pid, SIGKILL)
+                        return
+                    }
+                    usleep(10_000)
                 }
             }
         }

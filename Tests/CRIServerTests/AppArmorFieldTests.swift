@@ -20,6 +20,7 @@ import Testing
         #expect(try choice { $0.apparmor = .with { $0.profileType = .localhost; $0.localhostRef = "deny-write" } } == .localhost("deny-write"))
         #expect(try choice { $0.apparmor = .with { $0.profileType = .unconfined }; $0.apparmorProfile = "runtime/default" } == .unconfined)
         #expect(try choice { $0.apparmor = .with { $0.profileType = .runtimeDefault } } == .runtimeDefault)
+        #expect(try choice { $0.apparmor = .with { $0.profileType = .localhost; $0.localhostRef = "localhost/deny-write" } } == .localhost("deny-write"))
     }
 
     @Test func malformedNamesAreInvalidArguments() {
