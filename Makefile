@@ -2,7 +2,7 @@
 SWIFT ?= swift
 BIN := .build/debug
 
-.PHONY: all deps build run test test-vm protos protos-check bench clean
+.PHONY: all deps build run test test-vm protos protos-check bench deb clean
 
 all: build
 
@@ -42,6 +42,10 @@ protos-check:
 # Start latency and memory of the runtime against runc; writes docs/BENCHMARKS.md.
 bench: deps
 	Scripts/bench.sh
+
+# skiff_<version>_amd64.deb in .build/deb, built with debhelper from Packaging/debian, and lintian's verdict.
+deb: deps
+	Scripts/build-deb.sh
 
 clean:
 	$(SWIFT) package clean
