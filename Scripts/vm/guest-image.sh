@@ -25,6 +25,7 @@ packages=(
     containerd runc containernetworking-plugins iproute2 iptables   # the reference node stack
     apparmor sudo                             # containerd gives every container its AppArmor profile; critest's AppArmor specs use sudo
     procps ca-certificates
+    libarchive13 libseccomp2                  # the skiff package's dependencies: the guest is offline when it installs it
 )
 root=$out/rootfs
 rm -rf "$out" && mkdir -p "$out"

@@ -6,7 +6,8 @@
 #
 # Then skiffd itself as the node's CRI runtime (Tests/VM/node/skiffd-node.sh), and, when KUBELET
 # names a kubelet binary (v1.3x; not part of this project), a real kubelet in standalone mode on
-# skiffd (Tests/VM/node/kubelet-node.sh).
+# skiffd (Tests/VM/node/kubelet-node.sh); when DEB names a package (make deb), apt installs it and
+# its unit is checked (Tests/VM/node/deb-node.sh).
 #
 # Usage: Scripts/vm/node-tests.sh BIN_DIR      (skiff, skiff-monitor, skiffd, skiffctl)
 # Needs: root, qemu-system-x86, debootstrap, docker-registry, skopeo, python3.
@@ -35,6 +36,7 @@ for lib in $(ldd "$skiffctl" "$bin/skiffd" | awk '$2 == "=>" {print $3}' | grep 
 done
 install -m 755 Tests/VM/node/*.sh "$share/"
 [[ -z ${KUBELET:-} ]] || install -m 755 "$KUBELET" "$share/kubelet"
+[[ -z ${DEB:-} ]] || install -m 644 "$DEB" "$share/"
 # A bundle template for skiff used directly: busybox, and a config.json from `skiff spec` running sleep.
 mkdir -p "$share/bundle/rootfs/bin"
 cp /bin/busybox "$share/bundle/rootfs/bin/busybox"
@@ -56,6 +58,8 @@ systemctl stop containerd
 CHECKS="${SKIFFD_CHECKS:-}" /bin/sh /mnt/share/skiffd-node.sh /mnt/share 10.0.2.2:$port; skiffd=\$?
 # The kubelet's checks use skiffd's node setup (config, registry, CNI) from the script before.
 CHECKS="${KUBELET_CHECKS:-}" /bin/sh /mnt/share/kubelet-node.sh /mnt/share 10.0.2.2:$port; kubelet=\$?
-[ \$driver -eq 0 ] && [ \$containerd -eq 0 ] && [ \$skiffd -eq 0 ] && [ \$kubelet -eq 0 ] && echo "NODE-TESTS: ALL PASSED"
+deb=0
+if ls /mnt/share/skiff_*_amd64.deb >/dev/null 2>&1; then /bin/sh /mnt/share/deb-node.sh /mnt/share 10.0.2.2:$port; deb=\$?; fi
+[ \$driver -eq 0 ] && [ \$containerd -eq 0 ] && [ \$skiffd -eq 0 ] && [ \$kubelet -eq 0 ] && [ \$deb -eq 0 ] && echo "NODE-TESTS: ALL PASSED"
 MAIN
 Scripts/vm/boot-guest.sh "$share" 1500
