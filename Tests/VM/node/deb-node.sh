@@ -28,8 +28,8 @@ for _ in $(seq 30); do pgrep -x skiffd >/dev/null || break; sleep 1; done
 rm -rf /etc/skiff /usr/local/bin/skiffd /usr/local/bin/skiff /usr/local/bin/skiff-monitor
 deb=$(ls "$share"/skiff_*_amd64.deb | head -n1)
 # The guest is offline: the package's dependencies are in its image, and apt checks them.
-if out=$(DEBIAN_FRONTEND=noninteractive apt-get install -y --no-download "$deb" 2>&1); then pass "apt-get install ./$(basename "$deb")"
-else fail "apt-get install of the package" "$(echo "$out" | tail -n 3)"; exit 1; fi
+if out=$(DEBIAN_FRONTEND=noninteractive apt-get install -y "$deb" 2>&1); then pass "apt-get install ./$(basename "$deb")"
+else fail "apt-get install of the package" "$(echo "$out" | grep -E "^(E|W):" | tail -n 4)"; exit 1; fi
 
 if [ "$(systemctl is-active skiff)" = active ] && wait_ready && ctl info | grep -q '"RuntimeReady"'; then
     pass "skiff.service is active after install and skiffctl info answers ($(ctl version | grep RuntimeVersion))"
@@ -62,7 +62,7 @@ if ids=$(run_pod debweb "echo served-by-the-package > /index.html; exec /bin/bus
     sleep 5
     [ "$(main_pid)" != "$before" ] && [ "$(main_pid)" != 0 ] || fail "Restart=always brings skiffd back" "MainPID $(main_pid)"
     survives "kill -9 of skiffd (systemd restarts it)" "$2"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-download --reinstall "$deb" >/dev/null 2>&1 || fail "reinstall" "apt-get failed"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --reinstall "$deb" >/dev/null 2>&1 || fail "reinstall" "apt-get failed"
     survives "a reinstall of the package (the unit restarted by its scripts)" "$2"
     remove_pod "$1"
 else
