@@ -40,7 +40,7 @@ fi
 mkdir -p "/etc/skiff/certs.d/$registry"
 printf 'server = "http://%s"\n[host."http://%s"]\n  capabilities = ["pull", "resolve"]\n' "$registry" "$registry" \
     >"/etc/skiff/certs.d/$registry/hosts.toml"
-if ctl pull "$registry/busybox:latest" >/dev/null; then pass "skiffctl pull through the package's daemon"; else fail "pull" "$registry/busybox:latest"; fi
+if ctl pull "$registry/busybox:latest" >/dev/null 2>&1; then pass "skiffctl pull through the package's daemon"; else fail "pull" "$registry/busybox:latest"; fi
 
 if ids=$(run_pod debweb "echo served-by-the-package > /index.html; exec /bin/busybox httpd -f -p 8080 -h /"); then
     set -- $ids
