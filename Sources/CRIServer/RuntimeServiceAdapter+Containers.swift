@@ -104,6 +104,14 @@ extension RuntimeServiceAdapter {
         return out
     }
 
+    /// A pod or container that asks for a user namespace must not run without one: refused plainly
+    /// until Skiff maps ids (Status reports the handlers without user-namespace support).
+    static func refuseUserNamespace(_ options: Runtime_V1_NamespaceOption) throws {
+        if options.hasUsernsOptions, options.usernsOptions.mode != .node {
+            throw CRIStatus.unimplemented("A user namespace (userns_options mode POD)")
+        }
+    }
+
     static func isImageVolume(_ mount: Runtime_V1_Mount) -> Bool { mount.hasImage && !mount.image.image.isEmpty }
 
     /// Image volumes (the kubelet's `image` volume source): read-only by definition.
@@ -156,9 +164,7 @@ extension RuntimeServiceAdapter {
         c.security.strictSupplementalGroups = s.supplementalGroupsPolicy == .strict
         if !s.maskedPaths.isEmpty { c.security.maskedPaths = s.maskedPaths }
         if !s.readonlyPaths.isEmpty { c.security.readonlyPaths = s.readonlyPaths }
-        if s.namespaceOptions.hasUsernsOptions, s.namespaceOptions.usernsOptions.mode != .node {
-            throw CRIStatus.unimplemented("A user namespace (userns_options mode POD)")
-        }
+        try refuseUserNamespace(s.namespaceOptions)
         switch s.namespaceOptions.pid {
         case .container: c.security.pid = .container
         case .node: c.security.pid = .node
@@ -186,9 +192,8 @@ extension RuntimeServiceAdapter {
             case .runtimeDefault: return .runtimeDefault
             case .unconfined: return .unconfined
             case .localhost:
-                // The profile's name; critest (and some kubelets) send it with the deprecated
-                // string's `localhost/` prefix.
-                let name = s.apparmor.localhostRef.hasPrefix("localhost/") ? String(s.apparmor.localhostRef.dropFirst(10)) : s.apparmor.localhostRef
+                // critest (and some kubelets) send the name with the deprecated string's prefix.
+                let name = ContainerInput.AppArmorChoice.profileName(s.apparmor.localhostRef)
                 guard !name.isEmpty else { throw PodManagerError.invalidArgument(field: "apparmor.localhost_ref", reason: "required for Localhost") }
                 return .localhost(name)
             case .UNRECOGNIZED(let n): throw PodManagerError.invalidArgument(field: "apparmor.profile_type", reason: "unknown value \(n)")
@@ -198,7 +203,8 @@ extension RuntimeServiceAdapter {
         case "": return .unset
         case "runtime/default": return .runtimeDefault
         case "unconfined": return .unconfined
-        case let name where name.hasPrefix("localhost/") && name.count > 10: return .localhost(String(name.dropFirst(10)))
+        case let ref where ref.hasPrefix("localhost/") && ref.count > "localhost/".count:
+            return .localhost(ContainerInput.AppArmorChoice.profileName(ref))
         default: throw PodManagerError.invalidArgument(field: "apparmor_profile", reason: "runtime/default, unconfined or localhost/<name>")
         }
     }

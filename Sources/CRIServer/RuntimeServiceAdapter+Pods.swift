@@ -71,11 +71,7 @@ extension RuntimeServiceAdapter {
         spec.cgroupParent = config.linux.cgroupParent
         spec.sysctls = config.linux.sysctls
         let options = config.linux.securityContext.namespaceOptions
-        // A pod that asks for a user namespace must not run without one: refused plainly until
-        // Skiff maps ids (Status reports the handlers without user-namespace support).
-        if options.hasUsernsOptions, options.usernsOptions.mode != .node {
-            throw CRIStatus.unimplemented("A user namespace (userns_options mode POD)")
-        }
+        try refuseUserNamespace(options)
         spec.network = mode(options.network)
         spec.pid = mode(options.pid)
         spec.ipc = mode(options.ipc)

@@ -54,6 +54,12 @@ public enum FileSystem {
         return String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
+    /// A device number's major and minor (glibc's major()/minor() are macros Swift cannot call:
+    /// the kernel's dev_t layout).
+    public static func deviceNumbers(_ dev: UInt64) -> (major: UInt64, minor: UInt64) {
+        ((dev >> 8) & 0xfff | (dev >> 32) & ~0xfff, dev & 0xff | (dev >> 12) & ~0xff)
+    }
+
     public static func chmod(_ path: String, _ mode: mode_t) throws {
         if Glibc.chmod(path, mode) != 0 { throw SystemError("chmod", path: path) }
     }

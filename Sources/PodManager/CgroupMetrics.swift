@@ -121,22 +121,18 @@ enum CgroupMetrics {
         return line.dropFirst("Max open files".count).split(separator: " ").first.flatMap { UInt64($0) }
     }
 
-    /// A /proc/<pid>/net/dev table as network samples (receive: bytes, packets, errs, drop are
-    /// columns 0-3; transmit: 8-11). Loopback is left out, as for the stats.
-    static func collectNetwork(into sink: inout MetricSink, netDev: String) {
-        for line in netDev.split(separator: "\n").dropFirst(2) {
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            let name = line[..<colon].trimmingCharacters(in: .whitespaces)
-            let n = line[line.index(after: colon)...].split(separator: " ").compactMap { UInt64($0) }
-            guard name != "lo", n.count >= 12 else { continue }
-            sink.add("container_network_receive_bytes_total", n[0], name)
-            sink.add("container_network_receive_packets_total", n[1], name)
-            sink.add("container_network_receive_errors_total", n[2], name)
-            sink.add("container_network_receive_packets_dropped_total", n[3], name)
-            sink.add("container_network_transmit_bytes_total", n[8], name)
-            sink.add("container_network_transmit_packets_total", n[9], name)
-            sink.add("container_network_transmit_errors_total", n[10], name)
-            sink.add("container_network_transmit_packets_dropped_total", n[11], name)
+    /// The pod's interfaces (NetworkInterface.parse: loopback left out, as for the stats) as
+    /// network samples.
+    static func collectNetwork(into sink: inout MetricSink, interfaces: [NetworkInterface]) {
+        for i in interfaces {
+            sink.add("container_network_receive_bytes_total", i.rxBytes, i.name)
+            sink.add("container_network_receive_packets_total", i.rxPackets, i.name)
+            sink.add("container_network_receive_errors_total", i.rxErrors, i.name)
+            sink.add("container_network_receive_packets_dropped_total", i.rxDropped, i.name)
+            sink.add("container_network_transmit_bytes_total", i.txBytes, i.name)
+            sink.add("container_network_transmit_packets_total", i.txPackets, i.name)
+            sink.add("container_network_transmit_errors_total", i.txErrors, i.name)
+            sink.add("container_network_transmit_packets_dropped_total", i.txDropped, i.name)
         }
     }
 }

@@ -37,8 +37,13 @@ public struct ContainerStats: Sendable, Equatable {
         // The cgroup is gone already: a systemd scope is removed as soon as it is empty. The
         // parent's memory.events counts its descendants' kills; more than when the container
         // started means this one (or, rarely, a sibling at the same moment) was killed.
-        guard let parentBaseline, let parent = oomKills(String(cgroup[..<(cgroup.lastIndex(of: "/") ?? cgroup.endIndex)])) else { return false }
+        guard let parentBaseline, let parent = parentOOMKills(cgroup) else { return false }
         return parent > parentBaseline
+    }
+
+    /// `oom_kill` of the cgroup's parent: the baseline taken at start, and the judgement at exit.
+    static func parentOOMKills(_ cgroup: String) -> UInt64? {
+        cgroup.lastIndex(of: "/").flatMap { oomKills(String(cgroup[..<$0])) }
     }
 
     /// `oom_kill` of a cgroup's memory.events (hierarchical: its descendants' kills included).

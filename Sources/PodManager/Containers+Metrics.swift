@@ -19,11 +19,7 @@ extension Containers {
             let own = podCgroupDirectory(pod)
             var podSink = MetricSink(base: ["", Self.cgroupName(own, root: root), "", pod.id, pod.spec.namespace, pod.spec.name])
             if let own { Self.collect(cgroup: own, into: &podSink) }
-            // Any process inside the pod's network namespace shows its interfaces.
-            if pod.spec.network != .node, let pid = members.first(where: { $0.pid > 0 })?.pid,
-               let bytes = try? AtomicFile.read("/proc/\(pid)/net/dev", limit: 1 << 20) {
-                CgroupMetrics.collectNetwork(into: &podSink, netDev: String(decoding: bytes, as: UTF8.self))
-            }
+            CgroupMetrics.collectNetwork(into: &podSink, interfaces: Self.interfaces(of: pod, members: members))
             let containers = members.map { record in
                 let dir = cgroupDirectory(record)
                 var sink = MetricSink(base: [record.name, Self.cgroupName(dir, root: root), record.image, record.id,
@@ -79,9 +75,8 @@ extension Containers {
         var st = stat()
         var fs = statvfs()
         guard stat(upper, &st) == 0, statvfs(upper, &fs) == 0 else { return }
-        // glibc's major()/minor() are macros Swift cannot call: the kernel's dev_t layout.
-        let dev = UInt64(st.st_dev)
-        let device = "\((dev >> 8) & 0xfff | (dev >> 32) & ~0xfff):\(dev & 0xff | (dev >> 12) & ~0xff)"
+        let (major, minor) = FileSystem.deviceNumbers(UInt64(st.st_dev))
+        let device = "\(major):\(minor)"
         if let usage = try? DiskUsage.measure(upper) {
             sink.add("container_fs_usage_bytes", usage.bytes, device)
         }

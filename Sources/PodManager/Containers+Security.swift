@@ -61,10 +61,9 @@ extension Containers {
             var out = device
             out.permissions = permissions
             out.type = kind == S_IFCHR ? "c" : "b"
-            // glibc's major()/minor() are macros Swift cannot see: the same arithmetic.
-            let dev = UInt64(info.st_rdev)
-            out.major = Int64(((dev >> 8) & 0xfff) | ((dev >> 32) & ~UInt64(0xfff)))
-            out.minor = Int64((dev & 0xff) | ((dev >> 12) & ~UInt64(0xff)))
+            let (major, minor) = FileSystem.deviceNumbers(UInt64(info.st_rdev))
+            out.major = Int64(major)
+            out.minor = Int64(minor)
             return out
         }
     }

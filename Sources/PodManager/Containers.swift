@@ -217,9 +217,7 @@ public actor Containers {
                 throw PodManagerError.wrongState("container \(id) is \(record.state.rawValue), not created")
             }
             // The parent's OOM kill count, for when the container's own cgroup is gone at its exit.
-            record.parentOOMKills = cgroupDirectory(record).flatMap { dir in
-                dir.lastIndex(of: "/").flatMap { ContainerStats.oomKills(String(dir[..<$0])) }
-            }
+            record.parentOOMKills = cgroupDirectory(record).flatMap(ContainerStats.parentOOMKills)
             try await runtime(["start", id], for: record)
             record.startedAt = WallClock.nanoseconds()
             record.state = .running

@@ -19,19 +19,24 @@ public struct PodStats: Sendable {
 public struct NetworkInterface: Sendable, Equatable {
     public var name: String
     public var rxBytes: UInt64
+    public var rxPackets: UInt64 = 0
     public var rxErrors: UInt64
+    public var rxDropped: UInt64 = 0
     public var txBytes: UInt64
+    public var txPackets: UInt64 = 0
     public var txErrors: UInt64
+    public var txDropped: UInt64 = 0
 
-    /// `face: rx-bytes packets errs drop fifo frame compressed multicast tx-bytes packets errs ...`
+    /// `face: rx-bytes packets errs drop fifo frame compressed multicast tx-bytes packets errs drop ...`
     /// after two header lines; lo is left out (the kubelet counts the pod's traffic, not loopback).
     static func parse(_ text: String) -> [NetworkInterface] {
         text.split(separator: "\n").dropFirst(2).compactMap { line in
             guard let colon = line.firstIndex(of: ":") else { return nil }
             let name = line[..<colon].trimmingCharacters(in: .whitespaces)
-            let numbers = line[line.index(after: colon)...].split(separator: " ").compactMap { UInt64($0) }
-            guard name != "lo", numbers.count >= 11 else { return nil }
-            return NetworkInterface(name: name, rxBytes: numbers[0], rxErrors: numbers[2], txBytes: numbers[8], txErrors: numbers[10])
+            let n = line[line.index(after: colon)...].split(separator: " ").compactMap { UInt64($0) }
+            guard name != "lo", n.count >= 12 else { return nil }
+            return NetworkInterface(name: name, rxBytes: n[0], rxPackets: n[1], rxErrors: n[2], rxDropped: n[3],
+                                    txBytes: n[8], txPackets: n[9], txErrors: n[10], txDropped: n[11])
         }
     }
 }
@@ -57,12 +62,16 @@ extension Containers {
         let directories = own.map { [$0] } ?? members.compactMap { cgroupDirectory($0.0) }
         let counts = directories.compactMap(Self.processCount)
         stats.processCount = counts.isEmpty ? nil : counts.reduce(0, +)
-        // Any process inside the pod's network namespace shows its interfaces.
-        if record.spec.network != .node, let pid = members.first(where: { $0.0.pid > 0 })?.0.pid,
-           let bytes = try? AtomicFile.read("/proc/\(pid)/net/dev", limit: 1 << 20) {
-            stats.interfaces = NetworkInterface.parse(String(decoding: bytes, as: UTF8.self))
-        }
+        stats.interfaces = Self.interfaces(of: record, members: members.map(\.0))
         return stats
+    }
+
+    /// The pod's network interfaces, as any process inside its network namespace sees them (none
+    /// for a pod on the node's network).
+    static func interfaces(of pod: PodSandboxRecord, members: [CRIContainer]) -> [NetworkInterface] {
+        guard pod.spec.network != .node, let pid = members.first(where: { $0.pid > 0 })?.pid,
+              let bytes = try? AtomicFile.read("/proc/\(pid)/net/dev", limit: 1 << 20) else { return [] }
+        return NetworkInterface.parse(String(decoding: bytes, as: UTF8.self))
     }
 
     /// The pod's own cgroup (the kubelet's `pod<uid>` directory or slice), if there is one.

@@ -99,7 +99,15 @@ public struct ContainerInput: Sendable, Equatable {
     public enum SeccompChoice: Sendable, Equatable { case unconfined, runtimeDefault, localhost(String) }
     /// CRI's AppArmor choice; `unset` means the runtime's default for an unprivileged container,
     /// as the kubelet has meant since AppArmor went GA. `localhost` names a profile already loaded.
-    public enum AppArmorChoice: Sendable, Equatable { case unset, unconfined, runtimeDefault, localhost(String) }
+    public enum AppArmorChoice: Sendable, Equatable {
+        case unset, unconfined, runtimeDefault, localhost(String)
+
+        /// A profile's bare name: CRI's deprecated string, and some clients in the new field,
+        /// write it as `localhost/<name>`.
+        public static func profileName(_ ref: String) -> String {
+            ref.hasPrefix("localhost/") ? String(ref.dropFirst("localhost/".count)) : ref
+        }
+    }
 
     public struct Security: Sendable, Equatable {
         public var privileged = false

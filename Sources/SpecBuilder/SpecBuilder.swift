@@ -127,7 +127,7 @@ public struct SpecBuilder: Sendable {
         case .unset: return s.privileged ? nil : appArmorDefault
         case .unconfined: return nil
         case .runtimeDefault: return appArmorDefault
-        case .localhost(let name): return name.hasPrefix("localhost/") ? String(name.dropFirst(10)) : name
+        case .localhost(let name): return ContainerInput.AppArmorChoice.profileName(name)
         }
     }
 

@@ -88,11 +88,7 @@ struct PsCommand: AsyncParsableCommand {
             default: throw ValidationError("--state: created, running, exited or unknown")
             }
         }
-        let labels = try Dictionary(label.map { pair in
-            let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
-            guard parts.count == 2 else { throw ValidationError("--label: key=value, not \(pair)") }
-            return (parts[0], parts[1])
-        }, uniquingKeysWith: { $1 })
+        let labels = try Self.labelSelector(label)
         let reply = try await Session.run(global, .runtime, doing: "listing containers") { cri in
             try await cri.runtime.listContainers(.with { request in
                 if let pod { request.filter.podSandboxID = pod }

@@ -75,12 +75,7 @@ struct PodsCommand: AsyncParsableCommand {
     @Option(help: "Filter by a label, key=value (repeatable).") var label: [String] = []
 
     func run() async throws {
-        var labels: [String: String] = [:]
-        for pair in label {
-            guard let eq = pair.firstIndex(of: "="), eq != pair.startIndex else { throw ValidationError("--label \(pair): expected key=value") }
-            labels[String(pair[..<eq])] = String(pair[pair.index(after: eq)...])
-        }
-        let selector = labels
+        let selector = try Self.labelSelector(label)
         let reply = try await Session.run(global, .runtime, doing: "listing pod sandboxes") { cri in
             try await cri.runtime.listPodSandbox(.with { request in
                 if let id { request.filter.id = id }
@@ -114,5 +109,17 @@ struct InspectpCommand: AsyncParsableCommand {
             let reply = try await cri.runtime.podSandboxStatus(.with { $0.podSandboxID = id; $0.verbose = true }, options: cri.options)
             return (reply.status, reply.info)
         }
+    }
+}
+
+extension ParsableCommand {
+    /// `--label key=value` options as a CRI label selector (pods and ps alike); a value may be empty.
+    static func labelSelector(_ pairs: [String]) throws -> [String: String] {
+        var labels: [String: String] = [:]
+        for pair in pairs {
+            guard let eq = pair.firstIndex(of: "="), eq != pair.startIndex else { throw ValidationError("--label \(pair): expected key=value") }
+            labels[String(pair[..<eq])] = String(pair[pair.index(after: eq)...])
+        }
+        return labels
     }
 }

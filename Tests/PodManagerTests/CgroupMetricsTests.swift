@@ -76,7 +76,7 @@ import Testing
               eth0:    5000      40    1    2    0     0          0         0     3000      30    3    4    0     0       0          0
             """
         var sink = MetricSink(base: ["", "", "", "id", "ns", "p"])
-        CgroupMetrics.collectNetwork(into: &sink, netDev: netDev)
+        CgroupMetrics.collectNetwork(into: &sink, interfaces: NetworkInterface.parse(netDev))
         let byName = Dictionary(grouping: sink.samples, by: \.name)
         #expect(sink.samples.count == 8 && sink.samples.allSatisfy { $0.labels.last == "eth0" })
         #expect(byName["container_network_receive_packets_dropped_total"]?.first?.value == 2)

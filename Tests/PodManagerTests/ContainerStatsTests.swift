@@ -60,7 +60,7 @@ import Testing
                 lo:     840      10    0    0    0     0          0         0      840      10    0    0    0     0       0          0
               eth0: 1234567    900    2    0    0     0          0         0   765432     800    1    0    0     0       0          0
             """
-        #expect(NetworkInterface.parse(text) == [NetworkInterface(name: "eth0", rxBytes: 1234567, rxErrors: 2, txBytes: 765432, txErrors: 1)])
+        #expect(NetworkInterface.parse(text) == [NetworkInterface(name: "eth0", rxBytes: 1234567, rxPackets: 900, rxErrors: 2, txBytes: 765432, txPackets: 800, txErrors: 1)])
     }
 
     @Test func containersAddUpWhereTheyHaveAFigure() {

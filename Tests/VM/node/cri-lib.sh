@@ -74,3 +74,19 @@ wait_state() {  # CONTAINER WANT SECONDS
     return 1
 }
 
+wait_for() {  # SECONDS COMMAND...: until COMMAND succeeds, by the clock (a debug skiffctl under
+    # TCG takes seconds per call, so counting tries would stretch the bound many times over)
+    end=$(( $(date +%s) + $1 )); shift
+    while [ "$(date +%s)" -lt "$end" ]; do "$@" && return 0; sleep 2; done
+    return 1
+}
+
+# skiffd from the share as the guest's runtime ($skiffd_pid), up once it answers; a script ends
+# when it does not.
+start_skiffd() {
+    LD_LIBRARY_PATH=$share/lib /usr/local/bin/skiffd --config /etc/skiff/config.toml >>/tmp/skiffd.log 2>&1 &
+    skiffd_pid=$!
+    for _ in $(seq 60); do ctl version >/dev/null 2>&1 && return 0; sleep 1; done
+    fail "skiffd answers" "no answer on $sock"
+    exit 1
+}

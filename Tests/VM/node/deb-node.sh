@@ -17,11 +17,8 @@ ctl() { timeout 90 /usr/bin/skiffctl --timeout 60s "$@"; }
 diagnose() { journalctl -u skiff -n 8 --no-pager 2>/dev/null | sed 's/^/INFO journal: /'; }
 
 main_pid() { systemctl show -p MainPID --value skiff; }
-wait_ready() {  # until skiffctl info answers, by the clock
-    end=$(( $(date +%s) + 90 ))
-    while [ "$(date +%s)" -lt "$end" ]; do ctl info >/dev/null 2>&1 && return 0; sleep 2; done
-    return 1
-}
+answers() { ctl info >/dev/null 2>&1; }
+wait_ready() { wait_for 90 answers; }
 
 # The earlier scripts' skiffd, its binaries and configuration go: the package brings its own.
 for _ in $(seq 30); do pgrep -x skiffd >/dev/null || break; sleep 1; done

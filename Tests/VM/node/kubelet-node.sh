@@ -16,14 +16,6 @@ diagnose() {
     tail -n 4 /tmp/skiffd.log 2>/dev/null | sed 's/^/INFO skiffd: /'
 }
 
-start_skiffd() {
-    LD_LIBRARY_PATH=$share/lib /usr/local/bin/skiffd --config /etc/skiff/config.toml >>/tmp/skiffd.log 2>&1 &
-    skiffd_pid=$!
-    for _ in $(seq 60); do ctl version >/dev/null 2>&1 && return 0; sleep 1; done
-    fail "skiffd answers" "no answer on $sock"
-    exit 1
-}
-
 manifests() {
     mkdir -p /etc/kubernetes/manifests /var/lib/kubelet
     # web: HTTP readiness (httpd -vv logs each request's path), an exec liveness probe that counts
@@ -87,12 +79,6 @@ container_of() { ctl ps --name "^$1\$" -q 2>/dev/null | head -n1; }
 attempt_of() { ctl inspect -o json "$1" 2>/dev/null | field attempt; }
 pod_log() { cat /var/log/pods/default_"$1"-*/"$2"/*.log 2>/dev/null; }
 
-wait_for() {  # SECONDS COMMAND...: until COMMAND succeeds, by the clock (a debug skiffctl under
-    # TCG takes seconds per call, so counting tries would stretch the bound many times over)
-    end=$(( $(date +%s) + $1 )); shift
-    while [ "$(date +%s)" -lt "$end" ]; do "$@" && return 0; sleep 2; done
-    return 1
-}
 web_ready() { web=$(container_of httpd) && [ -n "$web" ] && pod_log web httpd | grep -q 'url:/index.html'; }
 crash_restarted() { [ "$(ctl ps -a --name '^crash$' -q 2>/dev/null | wc -l)" -ge 1 ] && a=$(ctl ps -a --name '^crash$' -o json 2>/dev/null | field attempt | sort -n | tail -n1) && [ "${a:-0}" -ge 2 ]; }
 
@@ -139,10 +125,12 @@ check_survival() {
     fi
 }
 
+no_ready_pods() { [ -z "$(ctl pods -q --state ready 2>/dev/null)" ]; }
+
 check_teardown() {
     # Manifests gone: the kubelet stops and removes the pods through CRI.
     rm -f /etc/kubernetes/manifests/*.yaml
-    if wait_for 120 sh -c "[ -z \"\$(LD_LIBRARY_PATH=$share/lib $share/skiffctl --runtime-endpoint unix://$sock pods -q --state ready 2>/dev/null)\" ]"; then
+    if wait_for 120 no_ready_pods; then
         pass "removed manifests: the kubelet stopped the pods through skiffd"
     else
         fail "the kubelet stops removed pods" "$(ctl pods 2>&1 | tail -n 3)"

@@ -16,15 +16,6 @@ diagnose() {
     for f in /tmp/logs/*/*.log; do [ -s "$f" ] && tail -n 3 "$f" | sed "s|^|INFO $(basename "$f"): |"; done
 }
 
-start_skiffd() {
-    LD_LIBRARY_PATH=$share/lib /usr/local/bin/skiffd --config /etc/skiff/config.toml >>/tmp/skiffd.log 2>&1 &
-    skiffd_pid=$!
-    for _ in $(seq 60); do ctl version >/dev/null 2>&1 && return 0; sleep 1; done
-    echo "FAIL setup: skiffd did not answer on $sock"
-    diagnose
-    exit 1
-}
-
 setup() {
     for f in skiffd skiff skiff-monitor; do install -m 755 "$share/$f" /usr/local/bin/$f; done
     mkdir -p "/etc/skiff/certs.d/$registry" /etc/cni/net.d
