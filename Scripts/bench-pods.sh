@@ -110,7 +110,9 @@ pods, probes, tck = int(pods), int(probes), int(tck)
 m = {r["command"]: r["median"] * 1000 for r in json.load(open(path))["results"]}
 f = {r["command"]: r["median"] * 1000 for r in json.load(open(floor_path))["results"]}
 net = {k: m[k] - f[k] for k in m}
-median = lambda p: sorted(json.load(open(p))["times_ms"])[len(json.load(open(p))["times_ms"]) // 2]
+def median(path):
+    times = sorted(json.load(open(path))["times_ms"])
+    return times[len(times) // 2]
 one_s, one_c = median(conn_s), median(conn_c)
 mib = lambda kb: int(kb) / 1024
 per1000 = lambda ticks: int(ticks) / tck * 1000 / probes
