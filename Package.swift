@@ -41,7 +41,7 @@ let package = Package(
             path: "CShims",
             // monitor/ is the skiff-monitor program, built with cc by Scripts/build-monitor.sh: linked
             // by swiftc it carried the Swift runtime, 1 MiB of private dirty memory per container.
-            exclude: ["unpack", "monitor"],
+            exclude: ["unpack", "monitor", "zlib"],
             cSettings: [.unsafeFlags(["-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter"])],
             linkerSettings: [.linkedLibrary("seccomp")]
         ),
@@ -76,13 +76,30 @@ let package = Package(
             ]
         ),
         .target(name: "PodNetwork", dependencies: ["SkiffConfig", "LinuxKit"]),
+        // Debian's zlib: SPDY's header compression.
+        .systemLibrary(name: "CZlib", path: "CShims/zlib"),
+        // Pure codecs of the streaming protocols: SPDY/3.1 frames, WebSocket frames, Kubernetes'
+        // remote-command channels. Shared by the server in skiffd and the client in skiffctl.
+        .target(name: "StreamProtocols", dependencies: ["CZlib", "JSONCoding"]),
+        // The HTTP/1.1 server behind Exec, Attach and PortForward, on SwiftNIO.
+        .target(
+            name: "StreamServer",
+            dependencies: [
+                "StreamProtocols", "LinuxKit",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         // Pure: CRI container config + image + pod → OCI runtime spec.
         .target(name: "SpecBuilder", dependencies: ["OCI", "Capabilities"]),
         .target(name: "PodManager", dependencies: ["PodNetwork", "SkiffConfig", "LinuxKit", "JSONCoding", "CShims", "RuntimeEngine", "SpecBuilder", "ImageStore", "OCI", "Cgroups", "Capabilities"]),
         .target(
             name: "CRIServer",
             dependencies: [
-                "CRIAPI", "SkiffConfig", "ImageStore", "PodManager", "PodNetwork", "RuntimeEngine", "Cgroups", "LinuxKit", "OCI",
+                "CRIAPI", "SkiffConfig", "ImageStore", "PodManager", "PodNetwork", "RuntimeEngine", "Cgroups", "LinuxKit", "OCI", "StreamServer", "StreamProtocols",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -152,6 +169,7 @@ let package = Package(
         ),
         .testTarget(name: "PodManagerTests", dependencies: ["PodManager", "PodNetwork", "SkiffConfig", "LinuxKit", "JSONCoding", "CShims"]),
         .testTarget(name: "SpecBuilderTests", dependencies: ["SpecBuilder", "OCI", "Capabilities"]),
+        .testTarget(name: "StreamProtocolsTests", dependencies: ["StreamProtocols", "StreamServer"]),
         .testTarget(name: "SkiffctlTests", dependencies: ["skiffctl", "JSONCoding"]),
         .testTarget(
             name: "CRIServerTests",

@@ -7,7 +7,8 @@
 # Then skiffd itself as the node's CRI runtime (Tests/VM/node/skiffd-node.sh), and, when KUBELET
 # names a kubelet binary (v1.3x; not part of this project), a real kubelet in standalone mode on
 # skiffd (Tests/VM/node/kubelet-node.sh); when DEB names a package (make deb), apt installs it and
-# its unit is checked (Tests/VM/node/deb-node.sh).
+# the package's life on the node is checked: its unit, an upgrade, remove and purge
+# (Tests/VM/node/deb-node.sh).
 #
 # Usage: Scripts/vm/node-tests.sh BIN_DIR      (skiff, skiff-monitor, skiffd, skiffctl)
 # Needs: root, qemu-system-x86, debootstrap, docker-registry, skopeo, python3.
@@ -36,7 +37,16 @@ for lib in $(ldd "$skiffctl" "$bin/skiffd" | awk '$2 == "=>" {print $3}' | grep 
 done
 install -m 755 Tests/VM/node/*.sh "$share/"
 [[ -z ${KUBELET:-} ]] || install -m 755 "$KUBELET" "$share/kubelet"
-[[ -z ${DEB:-} ]] || install -m 644 "$DEB" "$share/"
+if [[ -n ${DEB:-} ]]; then
+    install -m 644 "$DEB" "$share/"
+    # The upgrade: the same package with a higher version, as a newer build would be.
+    rm -rf "$work/repack" && dpkg-deb -R "$DEB" "$work/repack"
+    version=$(sed -n 's/^Version: //p' "$work/repack/DEBIAN/control")+upgrade1
+    sed -i "s/^Version: .*/Version: $version/" "$work/repack/DEBIAN/control"
+    mkdir -p "$share/upgrade"
+    dpkg-deb -b "$work/repack" "$share/upgrade/skiff_${version}_amd64.deb" >/dev/null
+    rm -rf "$work/repack"
+fi
 # A bundle template for skiff used directly: busybox, and a config.json from `skiff spec` running sleep.
 mkdir -p "$share/bundle/rootfs/bin"
 cp /bin/busybox "$share/bundle/rootfs/bin/busybox"

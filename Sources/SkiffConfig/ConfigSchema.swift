@@ -18,7 +18,7 @@ struct ValueError: Error {
 }
 
 enum ConfigSchema {
-    static let sections = ["grpc", "cni", "runtime", "images"]
+    static let sections = ["grpc", "cni", "runtime", "images", "stream"]
 
     static let keys: [ConfigKey] = [
         ConfigKey(section: "", name: "version", doc: "Format version of this file.",
@@ -81,6 +81,25 @@ enum ConfigSchema {
                   doc: "Seconds a registry may stay silent, before its answer or between two reads, before the pull fails.",
                   apply: { c, v throws(ValueError) in c.images.readTimeout = try integer(v, in: 1...3600) },
                   render: { String($0.images.readTimeout) }),
+        ConfigKey(section: "stream", name: "address",
+                  doc: "Address of the streaming server (exec, attach, port-forward), whose URLs the kubelet proxies to.",
+                  apply: { c, v throws(ValueError) in c.stream.address = try string(v) },
+                  render: { quote($0.stream.address) }),
+        ConfigKey(section: "stream", name: "port", doc: "Its TCP port; 0 picks a free one at each start.",
+                  apply: { c, v throws(ValueError) in c.stream.port = try integer(v, in: 0...65535) },
+                  render: { String($0.stream.port) }),
+        ConfigKey(section: "stream", name: "tls_cert", doc: "PEM certificate chain: with tls_key, the server speaks HTTPS.",
+                  apply: { c, v throws(ValueError) in c.stream.tlsCert = try absolutePath(v, allowEmpty: true) },
+                  render: { quote($0.stream.tlsCert) }),
+        ConfigKey(section: "stream", name: "tls_key", doc: "PEM private key of tls_cert.",
+                  apply: { c, v throws(ValueError) in c.stream.tlsKey = try absolutePath(v, allowEmpty: true) },
+                  render: { quote($0.stream.tlsKey) }),
+        ConfigKey(section: "stream", name: "idle_timeout", doc: "Seconds a stream may carry nothing before it is closed (the kubelet's default: 4 h).",
+                  apply: { c, v throws(ValueError) in c.stream.idleTimeout = try integer(v, in: 1...(7 * 86400)) },
+                  render: { String($0.stream.idleTimeout) }),
+        ConfigKey(section: "stream", name: "max_streams", doc: "Streaming connections open at once; more are refused (HTTP 429).",
+                  apply: { c, v throws(ValueError) in c.stream.maxStreams = try integer(v, in: 1...100_000) },
+                  render: { String($0.stream.maxStreams) }),
     ]
 
     static func key(section: String, name: String) -> ConfigKey? {

@@ -14,6 +14,7 @@ public struct SkiffConfiguration: Equatable, Sendable {
     public var cni = CNI()
     public var runtime = Runtime()
     public var images = Images()
+    public var stream = Stream()
 
     public struct GRPC: Equatable, Sendable {
         /// The CRI socket. Empty means `<state>/skiff.sock`.
@@ -63,6 +64,17 @@ public struct SkiffConfiguration: Equatable, Sendable {
         public var readTimeout: Int64 = 30
     }
 
+    /// The streaming server behind Exec, Attach and PortForward.
+    public struct Stream: Equatable, Sendable {
+        public var address = "127.0.0.1"
+        /// 0: a free port, chosen at each start (the URLs carry it).
+        public var port: Int64 = 0
+        public var tlsCert = ""
+        public var tlsKey = ""
+        public var idleTimeout: Int64 = 4 * 3600
+        public var maxStreams: Int64 = 128
+    }
+
     public init() {}
 
     /// The socket path with the default filled in.
@@ -77,7 +89,7 @@ public struct SkiffConfiguration: Equatable, Sendable {
 // Encoded with the same key names as the TOML file, for `Status` verbose info.
 extension SkiffConfiguration: Encodable {
     enum CodingKeys: String, CodingKey {
-        case root, state, logLevel = "log_level", grpc, cni, runtime, images
+        case root, state, logLevel = "log_level", grpc, cni, runtime, images, stream
     }
 }
 
@@ -105,5 +117,11 @@ extension SkiffConfiguration.Images: Encodable {
     enum CodingKeys: String, CodingKey {
         case registryConfigPath = "registry_config_path", authFile = "auth_file", parallelLayers = "parallel_layers"
         case connectTimeout = "connect_timeout", readTimeout = "read_timeout"
+    }
+}
+
+extension SkiffConfiguration.Stream: Encodable {
+    enum CodingKeys: String, CodingKey {
+        case address, port, tlsCert = "tls_cert", tlsKey = "tls_key", idleTimeout = "idle_timeout", maxStreams = "max_streams"
     }
 }

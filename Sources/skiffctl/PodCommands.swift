@@ -53,12 +53,24 @@ struct RmpCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "rmp", abstract: "Remove one or more pods.")
     @OptionGroup var global: GlobalOptions
     @Flag(name: [.short, .long], help: "Stop the pod first if it is running.") var force = false
-    @Argument(help: "POD-ID [POD-ID...]") var ids: [String]
+    @Flag(name: [.short, .long], help: "Remove every pod.") var all = false
+    @Argument(help: "POD-ID [POD-ID...]") var ids: [String] = []
+
+    func validate() throws {
+        if ids.isEmpty == !all { throw ValidationError("give pod ids or --all") }
+    }
 
     func run() async throws {
+        let ids = all ? try await allPodIDs() : ids
         try await Session.each(global, ids, doing: { "removing the pod sandbox \"\($0)\"" }, printing: { "Removed sandbox \($0)" }) { cri, id in
             if force { _ = try await cri.runtime.stopPodSandbox(.with { $0.podSandboxID = id }, options: cri.options) }
             _ = try await cri.runtime.removePodSandbox(.with { $0.podSandboxID = id }, options: cri.options)
+        }
+    }
+
+    private func allPodIDs() async throws -> [String] {
+        try await Session.run(global, .runtime, doing: "listing pod sandboxes") { cri in
+            try await cri.runtime.listPodSandbox(.init(), options: cri.options).items.map(\.id)
         }
     }
 }

@@ -64,5 +64,10 @@ struct SkiffctlPodTests {
         // The pod's CREATED and STARTED, then the container's four.
         #expect(kinds == ["CONTAINER_CREATED_EVENT", "CONTAINER_STARTED_EVENT", "CONTAINER_CREATED_EVENT", "CONTAINER_STARTED_EVENT",
                           "CONTAINER_STOPPED_EVENT", "CONTAINER_DELETED_EVENT"], "\(streamed.prefix(3000))")
+        // rmp wants ids or --all; --all --force stops and removes every pod (the package's prerm uses it).
+        #expect(try skiffctl(["rmp"]).status != 0)
+        let removed = try skiffctl(["rmp", "--all", "--force"])
+        #expect(removed.status == 0 && removed.stdout.contains("Removed sandbox"), "\(removed.stderr)")
+        #expect(try skiffctl(["pods", "-q"]).stdout.isEmpty)
     }
 }
