@@ -120,7 +120,7 @@ let package = Package(
         .executableTarget(
             name: "skiffd",
             dependencies: [
-                "CRIServer", "SkiffConfig", "LinuxKit",
+                "CRIServer", "SkiffConfig", "LinuxKit", "StreamServer",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -8,7 +8,10 @@
 #include <malloc.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/vfs.h>
@@ -77,3 +80,26 @@ int cs_is_mount_root(int dirfd, const char *name) {
 
 int cs_gettid(void) { return (int)syscall(SYS_gettid); }
 int cs_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+
+int cs_socket_in_netns(const char *netns, int family) {
+    int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+    if (self < 0) return -1;
+    int target = open(netns, O_RDONLY | O_CLOEXEC);
+    if (target < 0) {
+        int saved = errno;
+        close(self);
+        errno = saved;
+        return -1;
+    }
+    int fd = -1;
+    if (setns(target, CLONE_NEWNET) == 0) {
+        fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        int saved = errno;
+        // A daemon thread left in a pod's network namespace would be worse than no daemon.
+        if (setns(self, CLONE_NEWNET) != 0) abort();
+        errno = saved;
+    }
+    close(target);
+    close(self);
+    return fd;
+}

@@ -46,6 +46,9 @@ int cs_is_mount_root(int dirfd, const char *name);                   // mallopt(
 int cs_send_fd(int sock, int fd, const char *name);
 /// Receives one fd sent with SCM_RIGHTS; returns it (CLOEXEC) or -1.
 int cs_recv_fd(int sock);
+/// A stream socket of `family` created in the network namespace pinned at `netns`: the calling
+/// thread switches in and back within the call, and the socket stays in that namespace.
+int cs_socket_in_netns(const char *netns, int family);
 /// Copies the window size of terminal `from` to terminal `to`; `rows`/`cols` used when from < 0.
 int cs_copy_winsize(int from, int to, unsigned short rows, unsigned short cols);
 /// Puts a terminal in raw mode, saving the old settings in `saved` (sizeof struct termios bytes).

@@ -7,6 +7,7 @@ import PodManager
 import PodNetwork
 import RuntimeEngine
 import SkiffConfig
+import StreamServer
 
 /// The one place where errors of Skiff's modules become gRPC statuses. The kubelet branches on
 /// these codes (it retries UNAVAILABLE, gives up on INVALID_ARGUMENT, probes for UNIMPLEMENTED),
@@ -62,6 +63,12 @@ public enum CRIStatus {
             return RPCError(code: .failedPrecondition, message: error.description)
         case let error as SystemError:
             return RPCError(code: .internalError, message: error.description)
+        case let error as StreamServer.Failure:
+            switch error {
+            case .tooManyRequests: return RPCError(code: .resourceExhausted, message: error.description)
+            case .notStarted: return RPCError(code: .unavailable, message: error.description)
+            case .configuration: return RPCError(code: .failedPrecondition, message: error.description)
+            }
         case is CancellationError:
             return RPCError(code: .cancelled, message: "the call was cancelled")
         default:

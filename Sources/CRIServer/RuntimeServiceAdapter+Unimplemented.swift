@@ -13,18 +13,6 @@ extension RuntimeServiceAdapter {
         throw CRIStatus.unimplemented("StreamContainers")
     }
 
-    public func exec(request: Runtime_V1_ExecRequest, context: ServerContext) async throws -> Runtime_V1_ExecResponse {
-        throw CRIStatus.unimplemented("Exec")
-    }
-
-    public func attach(request: Runtime_V1_AttachRequest, context: ServerContext) async throws -> Runtime_V1_AttachResponse {
-        throw CRIStatus.unimplemented("Attach")
-    }
-
-    public func portForward(request: Runtime_V1_PortForwardRequest, context: ServerContext) async throws -> Runtime_V1_PortForwardResponse {
-        throw CRIStatus.unimplemented("PortForward")
-    }
-
     public func streamContainerStats(request: Runtime_V1_StreamContainerStatsRequest, response: GRPCCore.RPCWriter<Runtime_V1_StreamContainerStatsResponse>, context: ServerContext) async throws {
         throw CRIStatus.unimplemented("StreamContainerStats")
     }

@@ -4,6 +4,7 @@ import GRPCCore
 import Logging
 import PodManager
 import SkiffConfig
+import StreamServer
 
 /// `runtime.v1.RuntimeService` on top of `NodeState`: each method decodes, calls, encodes.
 public struct RuntimeServiceAdapter: Runtime_V1_RuntimeService.SimpleServiceProtocol {
@@ -14,12 +15,15 @@ public struct RuntimeServiceAdapter: Runtime_V1_RuntimeService.SimpleServiceProt
     let pods: PodSandboxes
     let containers: Containers
     let logger: Logger
+    /// The server behind Exec, Attach and PortForward's URLs; nil: those calls fail (UNAVAILABLE).
+    let streams: StreamServer?
 
-    public init(node: NodeState, pods: PodSandboxes, containers: Containers, logger: Logger) {
+    public init(node: NodeState, pods: PodSandboxes, containers: Containers, logger: Logger, streams: StreamServer? = nil) {
         self.node = node
         self.pods = pods
         self.containers = containers
         self.logger = logger
+        self.streams = streams
     }
 
     public func version(

@@ -121,7 +121,7 @@ public struct ChildProcess {
                       timedOut: timedOut, stdoutBytes: outBytes, stderrBytes: errBytes, truncated: dropped)
     }
 
-    private static func mergedEnvironment(_ extra: [String: String]) -> [String] {
+    static func mergedEnvironment(_ extra: [String: String]) -> [String] {
         var env = [String: String]()
         var index = 0
         while let entry = environ[index] {

@@ -135,6 +135,13 @@ public actor PodSandboxes {
         return record
     }
 
+    /// PortForward: the pinned network namespace of a ready pod, nil for a pod on the node's network.
+    public func networkNamespace(forwarding id: String) throws(PodManagerError) -> (id: String, path: String?) {
+        let record = try status(id)
+        guard record.state == .ready else { throw .wrongState("pod sandbox \(record.id) is not ready") }
+        return (record.id, namespaces(record).networkPath)
+    }
+
     /// Every pod except those still being created, newest first.
     public func list() -> [PodSandboxRecord] {
         pods.values.filter { $0.state != .creating }.sorted { $0.createdAt > $1.createdAt }

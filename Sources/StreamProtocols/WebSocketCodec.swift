@@ -137,6 +137,25 @@ public final class WebSocketCodec {
         return out
     }
 
+    /// The handshake's Sec-WebSocket-Accept for a client's Sec-WebSocket-Key, given SHA-1 (the
+    /// caller's crypto library): base64 of SHA-1 over the key and RFC 6455's fixed GUID.
+    public static func acceptKey(_ key: String, sha1: ([UInt8]) -> [UInt8]) -> String {
+        base64(sha1(Array((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").utf8)))
+    }
+
+    static func base64(_ bytes: [UInt8]) -> String {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+        var out: [UInt8] = []
+        for start in stride(from: 0, to: bytes.count, by: 3) {
+            let chunk = Array(bytes[start..<min(start + 3, bytes.count)])
+            let value = chunk.enumerated().reduce(UInt32(0)) { $0 | UInt32($1.element) << (16 - 8 * UInt32($1.offset)) }
+            for index in 0..<4 {
+                out.append(index <= chunk.count ? alphabet[Int((value >> (18 - 6 * UInt32(index))) & 63)] : UInt8(ascii: "="))
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
     public static func closePayload(_ code: UInt16, _ reason: String = "") -> [UInt8] {
         [UInt8(code >> 8), UInt8(code & 0xff)] + Array(reason.utf8.prefix(123))
     }

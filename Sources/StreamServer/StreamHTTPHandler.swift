@@ -76,7 +76,7 @@ final class StreamHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             return respond(context, .badRequest, "unable to upgrade: not a version 13 WebSocket handshake\n")
         }
         let offered = head.headers["sec-websocket-protocol"].flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }
-        let accept = Data(Insecure.SHA1.hash(data: Data((key + "258EAFA5-E914-47A3-95CA-C5AB0DC85B11").utf8))).base64EncodedString()
+        let accept = WebSocketCodec.acceptKey(key) { Array(Insecure.SHA1.hash(data: $0)) }
         var response: [(String, String)] = [("Upgrade", "websocket"), ("Connection", "Upgrade"), ("Sec-WebSocket-Accept", accept)]
         let wire = Wire(channel: context.channel)
         let wireProtocol: WireProtocol

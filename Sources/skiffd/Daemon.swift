@@ -10,6 +10,7 @@ import LinuxKit
 import Logging
 import PodManager
 import SkiffConfig
+import StreamServer
 
 /// Wiring of the daemon: directories, the socket and its lock, the gRPC server, signals, sd_notify.
 struct Daemon {
@@ -59,11 +60,14 @@ struct Daemon {
             pods: pods, images: images, layout: layout, tolerateMissing: config.runtime.tolerateMissingControllers) { [logger] in logger.warning("\($0)") }
         await containers.recover()
         await images.setUsers { await containers.imageUsers() }
+        let streams = StreamServer(config: .init(config.stream), runtime: NodeStreamRuntime(pods: pods, containers: containers))
+        let streamBase = try await streams.start()
+        logger.info("streaming server (exec, attach, port-forward)", metadata: ["url": "\(streamBase)"])
         let server = GRPCServer(
             transport: .http2NIOPosix(listeningSocketDescriptor: Int(fd), transportSecurity: .plaintext,
                                       config: transportConfig),
             services: [
-                RuntimeServiceAdapter(node: node, pods: pods, containers: containers, logger: logger),
+                RuntimeServiceAdapter(node: node, pods: pods, containers: containers, logger: logger, streams: streams),
                 ImageServiceAdapter(layout: layout, images: images, logger: logger),
             ]
         )
@@ -85,9 +89,11 @@ struct Daemon {
         do {
             try await serve(server, socketPath: socketPath, config: config)
         } catch {
+            await streams.stop()
             await registries.shutdown()
             throw error
         }
+        await streams.stop()
         await registries.shutdown()
         withExtendedLifetime(signals) {}
         logger.info("stopped")

@@ -34,6 +34,16 @@ struct WebSocketCodecTests {
         #expect(try codec.next() == nil)
     }
 
+    @Test func theHandshakeAcceptsRFC6455sExampleKey() {
+        // RFC 6455 section 1.3; SHA-1 of the key and GUID as the RFC gives it.
+        let digest: [UInt8] = [0xb3, 0x7a, 0x4f, 0x2c, 0xc0, 0x62, 0x4f, 0x16, 0x90, 0xf6, 0x46, 0x06, 0xcf, 0x38, 0x59, 0x45, 0xb2, 0xbe, 0xc4, 0xea]
+        var hashed: [UInt8] = []
+        let accept = WebSocketCodec.acceptKey("dGhlIHNhbXBsZSBub25jZQ==") { hashed = $0; return digest }
+        #expect(String(decoding: hashed, as: UTF8.self) == "dGhlIHNhbXBsZSBub25jZQ==258EAFA5-E914-47DA-95CA-C5AB0DC85B11")
+        #expect(accept == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")
+        #expect(WebSocketCodec.base64(Array("hi".utf8)) == "aGk=" && WebSocketCodec.base64(Array("h".utf8)) == "aA==")
+    }
+
     @Test func closeCarriesItsCode() throws {
         let codec = WebSocketCodec(role: .server)
         codec.feed(WebSocketCodec.encode(.close, WebSocketCodec.closePayload(1000, "bye"), mask: mask))
