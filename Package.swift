@@ -178,7 +178,7 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "CRIClient", "CRIAPI", "LinuxKit", "ImageFixtures",
+                "CRIClient", "CRIAPI", "LinuxKit", "ImageFixtures", "StreamProtocols",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHPACK", package: "swift-nio-http2"),

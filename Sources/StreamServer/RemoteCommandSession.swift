@@ -136,7 +136,10 @@ final class RemoteCommandSession {
         for bytes in pendingInput { input.write(input.allocator.buffer(bytes: bytes), promise: nil) }
         pendingInput.removeAll()
         input.flush()
-        if inputEnded, !tty { input.close(promise: nil) }
+        // Closed once what is queued has been written: the pipe may be full for a while.
+        if inputEnded, !tty {
+            input.writeAndFlush(input.allocator.buffer(capacity: 0)).whenComplete { _ in input.close(promise: nil) }
+        }
     }
 
     /// The client is gone before the end: the process is stopped (or the attach let go).

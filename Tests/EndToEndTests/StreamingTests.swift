@@ -1,0 +1,67 @@
+import CRIAPI
+import Foundation
+import GRPCCore
+import Testing
+
+/// Exec and PortForward through skiffd's streaming server, with the project's own client speaking
+/// both protocols as client-go does: the RPC's checks, the URL's single-use token, output and exit
+/// codes on the right streams, stdin with its end, and a port reached inside the pod.
+@Suite(.enabled(if: getuid() == 0, "needs root for containers"), .serialized)
+struct StreamingTests {
+    @Test func execOverWebSocketAndSPDYWithCodesStdinAndSingleUseTokens() async throws {
+        let node = try await ContainerTests.Node()
+        let id = try await node.create("shell", "exec sleep 600")
+        _ = try await node.daemon.withClient { try await $0.runtime.startContainer(.with { $0.containerID = id }, options: $0.options) }
+        func url(_ cmd: [String], stdin: Bool = false, tty: Bool = false, stderr: Bool = true) async throws -> String {
+            try await node.daemon.withClient {
+                try await $0.runtime.exec(.with {
+                    $0.containerID = id; $0.cmd = cmd; $0.stdout = true; $0.stderr = stderr; $0.stdin = stdin; $0.tty = tty
+                }, options: $0.options).url
+            }
+        }
+        let text = { (bytes: [UInt8]) in String(decoding: bytes, as: UTF8.self) }
+
+        // WebSocket v5: output on its channels, Success, then stdin and its close signal reach `cat`.
+        let hello = try StreamTestClient(url: try await url(["/bin/sh", "-c", "echo -n hello; echo -n oops >&2"])).webSocket()
+        #expect(hello.status == 101 && hello.responseHead.contains("v5.channel.k8s.io"), "\(hello.responseHead)")
+        #expect(text(hello.stdout) == "hello" && text(hello.stderr) == "oops" && text(hello.error) == #"{"metadata":{},"status":"Success"}"#)
+        let binary = [UInt8](0...255) + [UInt8](repeating: 7, count: 200_000)
+        let cat = try StreamTestClient(url: try await url(["/bin/cat"], stdin: true)).webSocket(stdin: binary)
+        #expect(cat.stdout.count == binary.count && cat.stdout == binary, "\(cat.stdout.count) bytes back of \(binary.count)")
+
+        // SPDY v4 (chosen over v5, which the client offers first): a non-zero exit is NonZeroExitCode.
+        let failing = try StreamTestClient(url: try await url(["/bin/sh", "-c", "echo out; exit 3"])).spdy()
+        #expect(failing.status == 101 && failing.responseHead.contains("X-Stream-Protocol-Version: v4.channel.k8s.io"), "\(failing.responseHead)")
+        #expect(text(failing.stdout) == "out\n")
+        #expect(text(failing.error).contains(#""reason":"NonZeroExitCode","details":{"causes":[{"reason":"ExitCode","message":"3"}]}"#), "\(text(failing.error))")
+        let stdin = try StreamTestClient(url: try await url(["/bin/sh", "-c", "wc -c"], stdin: true)).spdy(streams: ["error", "stdin", "stdout", "stderr"], stdin: Array(repeating: 1, count: 70_000))
+        #expect(text(stdin.stdout).trimmingCharacters(in: .whitespacesAndNewlines) == "70000", "\(text(stdin.stdout)) \(text(stdin.error))")
+
+        // A terminal: the pty is the container's, so `tty` answers; stderr is refused with tty.
+        let tty = try StreamTestClient(url: try await url(["/bin/sh", "-c", "tty; stty size"], tty: true, stderr: false)).webSocket()
+        #expect(text(tty.stdout).hasPrefix("/dev/pts/"), "\(text(tty.stdout)) \(text(tty.error))")
+
+        // A token is used once; an unknown one is 404 like the kubelet's own server.
+        let once = try await url(["/bin/true"])
+        #expect(try StreamTestClient(url: once).webSocket().status == 101)
+        #expect(try StreamTestClient(url: once).webSocket().status == 404)
+        #expect(try StreamTestClient(url: once.replacingOccurrences(of: "/exec/", with: "/attach/")).spdy().status == 404)
+        // No protocol in common: 403, as client-go expects to learn it.
+        #expect(try StreamTestClient(url: try await url(["/bin/true"])).webSocket(protocols: ["nonsense.k8s.io"]).status == 403)
+
+        // The RPC's own checks.
+        let checks: [(Runtime_V1_ExecRequest, RPCError.Code)] = [
+            (.with { $0.containerID = id; $0.cmd = ["x"]; $0.tty = true; $0.stderr = true }, .invalidArgument),
+            (.with { $0.containerID = id; $0.cmd = ["x"] }, .invalidArgument),
+            (.with { $0.containerID = id; $0.stdout = true }, .invalidArgument),
+            (.with { $0.containerID = "nosuch"; $0.cmd = ["x"]; $0.stdout = true }, .notFound),
+        ]
+        for (request, code) in checks {
+            #expect(await node.call { _ = try await $0.runtime.exec(request, options: $0.options) } == code, "\(request)")
+        }
+        #expect(await node.call { _ = try await $0.runtime.attach(.with { $0.containerID = id; $0.stdout = true }, options: $0.options) } == .unimplemented)
+        _ = try await node.daemon.withClient { try await $0.runtime.stopContainer(.with { $0.containerID = id }, options: $0.options) }
+        #expect(await node.call { _ = try await $0.runtime.exec(.with { $0.containerID = id; $0.cmd = ["x"]; $0.stdout = true }, options: $0.options) } == .failedPrecondition)
+        _ = try await node.daemon.withClient { try await $0.runtime.removeContainer(.with { $0.containerID = id }, options: $0.options) }
+    }
+}
