@@ -29,6 +29,8 @@ struct RawBytesCoder: MessageSerializer, MessageDeserializer {
         "ReopenContainerLog": "invalid container_id: required", "UpdateContainerResources": "invalid container_id: required",
         "ExecSync": "invalid container_id: required", "ContainerStats": "invalid container_id: required",
         "PodSandboxStats": "invalid pod_sandbox_id: required",
+        "Exec": "invalid container_id: missing required container_id", "Attach": "invalid container_id: missing required container_id",
+        "PortForward": "invalid pod_sandbox_id: missing required pod_sandbox_id",
     ]
 
     @Test func allFortyOneRPCsAreServed() async throws {
