@@ -1,19 +1,21 @@
 // skiff-monitor: the parent of one container for its whole life, apart from skiffd, so that a
 // container outlives the daemon (kill -9 of skiffd, a restart of its unit, an upgrade).
 //
-//   skiff-monitor --dir DIR --log PATH --pid-file PATH [--stdin] [--console-socket PATH]
-//                 [--sync-fd N] -- RUNTIME ARGS...
+//   skiff-monitor --dir DIR --log PATH --pid-file PATH [--stdin [--stdin-once]] [--console-socket PATH]
+//                 [--attach PATH] [--sync-fd N] -- RUNTIME ARGS...
 //
 // It runs the OCI runtime's `create` (RUNTIME ARGS, which name --pid-file PATH) with pipes for the
 // container's stdio, or with --console-socket for a terminal, and becomes the container's parent
 // (a child subreaper: the init is reparented to it when the runtime exits). It reports on the sync
 // descriptor "0 <container pid> <monitor pid>\n", or "1 <the runtime's message>\n" when create failed,
 // then turns the container's output into CRI log lines in --log (SIGHUP reopens it, for rotation)
-// and, when the init exits, writes DIR/exit atomically:
+// (and to the clients attached on --attach, see attach.h) and, when the init exits, writes DIR/exit
+// atomically:
 //   {"pid":<pid>,"status":<wait status>,"exitCode":<code or 128+signal>,"exitedAt":<ns since epoch>}
 // and ends. DIR/monitor.pid holds its own pid from the start, for a skiffd that restarts.
 // Policy (which runtime, which arguments, what an exit means) is skiffd's; this is mechanism.
 #define _GNU_SOURCE
+#include "attach.h"
 #include "crilog.h"
 
 #include <errno.h>
@@ -34,14 +36,14 @@
 #include <unistd.h>
 
 typedef struct {
-    const char *dir, *log, *pid_file, *console_socket;
-    int keep_stdin, sync_fd;
+    const char *dir, *log, *pid_file, *console_socket, *attach;
+    int keep_stdin, stdin_once, sync_fd;
     char **runtime_argv;
 } options;
 
 static void usage(void) {
-    fputs("usage: skiff-monitor --dir DIR --log PATH --pid-file PATH [--stdin] [--console-socket PATH] "
-          "[--sync-fd N] -- RUNTIME ARGS...\n", stderr);
+    fputs("usage: skiff-monitor --dir DIR --log PATH --pid-file PATH [--stdin [--stdin-once]] [--console-socket PATH] "
+          "[--attach PATH] [--sync-fd N] -- RUNTIME ARGS...\n", stderr);
     exit(2);
 }
 
@@ -51,12 +53,14 @@ static options parse(int argc, char **argv) {
     for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--stdin") == 0) { o.keep_stdin = 1; continue; }
+        if (strcmp(a, "--stdin-once") == 0) { o.stdin_once = 1; continue; }
         if (i + 1 >= argc) usage();
         const char *v = argv[++i];
         if (strcmp(a, "--dir") == 0) o.dir = v;
         else if (strcmp(a, "--log") == 0) o.log = v;
         else if (strcmp(a, "--pid-file") == 0) o.pid_file = v;
         else if (strcmp(a, "--console-socket") == 0) o.console_socket = v;
+        else if (strcmp(a, "--attach") == 0) o.attach = v;
         else if (strcmp(a, "--sync-fd") == 0) o.sync_fd = atoi(v);
         else usage();
     }
@@ -130,7 +134,9 @@ static int listen_console(const char *path) {
     return s;
 }
 
-/// Reads what a stream has now; returns 0 at its end.
+static attach_hub hub = { .listener = -1, .input = -1 };
+
+/// Reads what a stream has now (to the log and the attached clients); returns 0 at its end.
 static int pump(int fd, crilog_file *log, crilog_stream *stream, char *capture, size_t *captured, size_t cap) {
     char buf[65536];
     for (;;) {
@@ -144,6 +150,7 @@ static int pump(int fd, crilog_file *log, crilog_stream *stream, char *capture, 
             *captured += k;
         } else {
             crilog_feed(log, stream, buf, (size_t)n);
+            if (hub.listener >= 0) attach_broadcast(&hub, stream->name[3] == 'o' ? 1 : 2, buf, (size_t)n);
         }
     }
 }
@@ -183,6 +190,12 @@ int main(int argc, char **argv) {
         report(o.sync_fd, text);
         return 1;
     }
+    if (o.attach && attach_listen(&hub, o.attach) != 0) {
+        snprintf(text, sizeof text, "1 cannot listen on %s: %s\n", o.attach, strerror(errno));
+        report(o.sync_fd, text);
+        return 1;
+    }
+    hub.stdin_once = o.stdin_once;
     int null = open("/dev/null", O_RDWR | O_CLOEXEC);
     // Nor its stdio: a caller's pipe held here would never see its end.
     for (int fd = 0; fd < 3; fd++) if (fd != o.sync_fd) dup2(null, fd);
@@ -266,6 +279,12 @@ int main(int argc, char **argv) {
         if (master < 0) { report(o.sync_fd, "1 the runtime sent no terminal\n"); kill(init, SIGKILL); return 1; }
         fcntl(master, F_SETFL, O_NONBLOCK);
         fds[0] = master;
+        hub.terminal = 1;
+    }
+    // What attached clients send goes to the container's stdin, when it has one.
+    if (o.keep_stdin) {
+        hub.input = o.console_socket ? master : in[1];
+        if (!o.console_socket) fcntl(in[1], F_SETFL, O_NONBLOCK);
     }
     // The init is normally this process's child by now (reparented when the runtime exited); its
     // pidfd says when it ends even if some runtime left it elsewhere.
@@ -279,8 +298,10 @@ int main(int argc, char **argv) {
     for (;;) {
         int timeout = exited_at ? 2000 - (int)((now_ns() - exited_at) / 1000000) : -1;
         if ((exited_at && timeout <= 0) || (exited_at && fds[0] < 0 && fds[1] < 0)) break;
-        struct pollfd p[4] = { { sfd, POLLIN, 0 }, { fds[0], POLLIN, 0 }, { fds[1], POLLIN, 0 }, { exited_at ? -1 : pidfd, POLLIN, 0 } };
-        if (poll(p, 4, timeout) < 0 && errno != EINTR) break;
+        struct pollfd p[4 + 2 + ATTACH_MAX_CLIENTS] = { { sfd, POLLIN, 0 }, { fds[0], POLLIN, 0 }, { fds[1], POLLIN, 0 }, { exited_at ? -1 : pidfd, POLLIN, 0 } };
+        int attached = hub.listener >= 0 ? attach_pollfds(&hub, p + 4) : 0;
+        if (poll(p, 4 + (nfds_t)attached, timeout) < 0 && errno != EINTR) break;
+        if (attached) attach_handle(&hub, p + 4, attached);
         for (int i = 0; i < 2; i++)
             if (fds[i] >= 0 && (p[1 + i].revents & (POLLIN | POLLHUP | POLLERR)) && !pump(fds[i], &log, &streams[i], NULL, NULL, 0)) {
                 crilog_flush(&log, &streams[i]);
@@ -302,6 +323,7 @@ int main(int argc, char **argv) {
         }
     }
     for (int i = 0; i < 2; i++) crilog_flush(&log, &streams[i]);
+    attach_close(&hub, o.attach);
     int code = WIFEXITED(init_status) ? WEXITSTATUS(init_status) : WIFSIGNALED(init_status) ? 128 + WTERMSIG(init_status) : 255;
     snprintf(text, sizeof text, "{\"pid\":%d,\"status\":%d,\"exitCode\":%d,\"exitedAt\":%lld}\n",
              (int)init, init_status, code, exited_at);

@@ -149,6 +149,7 @@ extension RuntimeServiceAdapter {
         c.labels = config.labels
         c.annotations = config.annotations
         c.stdin = config.stdin
+        c.stdinOnce = config.stdinOnce
         c.tty = config.tty
         c.resources = resources(config.linux.resources)
         let s = config.linux.securityContext

@@ -28,8 +28,9 @@ extension RuntimeServiceAdapter {
     public func attach(request: Runtime_V1_AttachRequest, context: ServerContext) async throws -> Runtime_V1_AttachResponse {
         try await CRIStatus.serving("Attach", logger: logger) {
             try Self.checkStreams(request.containerID, tty: request.tty, stdin: request.stdin, stdout: request.stdout, stderr: request.stderr, or: "and")
-            // The container's own stdio is held by its monitor, which does not offer it yet.
-            throw CRIStatus.unimplemented("Attach")
+            let id = try await containers.runningID(request.containerID)
+            let url = try streamServer().url(for: .attach(containerID: id, tty: request.tty, stdin: request.stdin, stdout: request.stdout, stderr: request.stderr))
+            return .with { $0.url = url }
         }
     }
 
@@ -79,7 +80,7 @@ public struct NodeStreamRuntime: StreamRuntime {
     }
 
     public func attach(containerID: String, tty: Bool, stdin: Bool) async throws -> InteractiveProcess {
-        throw CRIStatus.unimplemented("Attach")
+        InteractiveProcess(attach: try await containers.attach(containerID), control: AttachControl())
     }
 
     public func dial(sandboxID: String, port: UInt16) async throws -> Int32 {
@@ -144,6 +145,14 @@ final class ExecControl: ProcessControl, Sendable {
     }
 
     func terminate() { Containers.killExec(exec) }
+}
+
+/// An attach has no process of its own: it ends with its connection to the monitor, and a client
+/// going away only closes that connection.
+struct AttachControl: ProcessControl {
+    func wait() async -> RemoteCommandOutcome { .exited(0) }
+    func resize(_ size: TerminalSize) {}
+    func terminate() {}
 }
 
 extension StreamServer.Config {

@@ -32,16 +32,21 @@ public struct ContainerMonitor: Sendable {
         public var directory: String
         public var logPath: String
         public var stdin = false
+        public var stdinOnce = false
         public var terminal = false
 
-        public init(id: String, bundle: String, directory: String, logPath: String, stdin: Bool = false, terminal: Bool = false) {
+        public init(id: String, bundle: String, directory: String, logPath: String, stdin: Bool = false, stdinOnce: Bool = false, terminal: Bool = false) {
             self.id = id
             self.bundle = bundle
             self.directory = directory
             self.logPath = logPath
             self.stdin = stdin
+            self.stdinOnce = stdinOnce
             self.terminal = terminal
         }
+
+        /// Where the monitor lets the streaming server attach to the container's stdio.
+        public static func attachSocket(directory: String) -> String { directory + "/attach.sock" }
     }
 
     public struct Started: Sendable, Equatable {
@@ -80,7 +85,9 @@ public struct ContainerMonitor: Sendable {
         var args = ["--dir", request.directory, "--log", request.logPath, "--pid-file", request.directory + "/pid",
                     "--sync-fd", "3"]
         if request.stdin { args.append("--stdin") }
+        if request.stdin && request.stdinOnce { args.append("--stdin-once") }
         if request.terminal { args += ["--console-socket", request.directory + "/console.sock"] }
+        args += ["--attach", Request.attachSocket(directory: request.directory)]
         args += ["--"] + createArguments(request)
         let first: pid_t
         do { first = try spawn(args, syncFD: sync[1]) } catch {

@@ -90,6 +90,21 @@ extension Containers {
         return StreamingExec(terminal: master, runtimePID: pid, pidFile: pidFile)
     }
 
+    /// Attach: a connection to the container's monitor, which relays its output and its stdin
+    /// (framed as `CShims/monitor/attach.h` describes).
+    public func attach(_ id: String) throws -> Int32 {
+        let id = try runningID(id)
+        let path = ContainerMonitor.Request.attachSocket(directory: volatile(id))
+        guard FileSystem.exists(path) else {
+            throw PodManagerError.wrongState("container \(id) was created by a skiffd without attach: it cannot be attached to")
+        }
+        do {
+            return try UnixSocket.connect(path: path)
+        } catch {
+            throw PodManagerError.runtimeFailed(operation: "attach", message: "\(error)")
+        }
+    }
+
     /// Waits for the runtime's exec (blocking: call off the cooperative pool); removes its pid file.
     public nonisolated static func waitExec(_ exec: StreamingExec) -> Int32 {
         defer { unlink(exec.pidFile) }

@@ -204,7 +204,7 @@ public actor Containers {
             // runc and skiff read slice:prefix:name only with --systemd-cgroup.
             monitor.systemdCgroup = spec.linux?.cgroupsPath?.contains(":") == true
             let started = try monitor.create(.init(id: record.id, bundle: directory, directory: volatile, logPath: record.logPath.isEmpty ? "/dev/null" : record.logPath,
-                                                   stdin: input.stdin, terminal: input.tty))
+                                                   stdin: input.stdin, stdinOnce: input.stdinOnce, terminal: input.tty))
             return (spec, started, config.config?.stopSignal ?? "SIGTERM")
         }
     }

@@ -13,6 +13,8 @@ public struct ContainerInput: Sendable, Equatable {
     public var labels: [String: String] = [:]
     public var annotations: [String: String] = [:]
     public var stdin = false
+    /// The container's stdin ends when the first attached client's does.
+    public var stdinOnce = false
     public var tty = false
     public var resources = Resources()
     public var security = Security()
@@ -23,7 +25,7 @@ public struct ContainerInput: Sendable, Equatable {
         a.id == b.id && a.name == b.name && a.attempt == b.attempt && a.command == b.command && a.args == b.args
             && a.workingDir == b.workingDir && a.env.map(\.key) == b.env.map(\.key) && a.env.map(\.value) == b.env.map(\.value)
             && a.mounts == b.mounts && a.devices == b.devices && a.labels == b.labels && a.annotations == b.annotations
-            && a.stdin == b.stdin && a.tty == b.tty && a.resources == b.resources && a.security == b.security
+            && a.stdin == b.stdin && a.stdinOnce == b.stdinOnce && a.tty == b.tty && a.resources == b.resources && a.security == b.security
     }
 
     public enum Propagation: String, Sendable, Equatable { case `private`, hostToContainer, bidirectional }

@@ -25,10 +25,13 @@ final class RemoteCommandSession {
 
     private var process: InteractiveProcess?
     private var input: Channel?
+    /// An attach's connection to the monitor: input goes to it framed.
+    private var monitor: Channel?
     private var outputs: [Channel] = []
     private var openOutputs = 0
     private var pendingInput: [[UInt8]] = []
     private var inputEnded = false
+    private var endSent = false
     private var outcome: RemoteCommandOutcome?
     private var done = false
     private var resizes = ResizeDecoder()
@@ -69,6 +72,7 @@ final class RemoteCommandSession {
         self.process = process
         guard !done else { return process.control.terminate() }
         let control = process.control
+        if let fd = process.attach { return connectMonitor(fd) }
         if let terminal = process.terminal {
             connect(terminal, output: .stdout, input: true)
         } else {
@@ -82,6 +86,44 @@ final class RemoteCommandSession {
             }
         }
         eventLoop.makeFutureWithTask { await control.wait() }.whenSuccess { self.exited($0) }
+    }
+
+    /// An attach: the monitor relays the container's output and takes its input; the attach ends
+    /// with the connection (the container's exit, or the monitor gone) and reports success, as
+    /// the kubelet's attach does whatever the container's status.
+    private func connectMonitor(_ fd: Int32) {
+        openOutputs += 1
+        ClientBootstrap(group: eventLoop)
+            .channelOption(.allowRemoteHalfClosure, value: true)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(MonitorAttachReader(
+                        data: { [weak self] stream, bytes in self?.forward(stream, bytes) },
+                        ended: { [weak self] in
+                            self?.outcome = .exited(0)
+                            self?.outputEnded()
+                        }))
+                }
+            }
+            .withConnectedSocket(fd)
+            .whenComplete { result in
+                switch result {
+                case .success(let channel):
+                    self.monitor = channel
+                    self.outputs.append(channel)
+                    self.flushInput()
+                    if self.done { channel.close(promise: nil) }
+                case .failure(let error):
+                    self.complete(.failed("attach: \(error)"))
+                }
+            }
+    }
+
+    /// Output the client asked for; an attach relays both streams whatever was asked.
+    private func forward(_ stream: OutputStream, _ bytes: [UInt8]) {
+        if stream == .stdout, !flags.stdout { return }
+        if stream == .stderr, !flags.stderr { return }
+        transport?.write(stream, bytes)
     }
 
     private func connect(_ fd: Int32, output: OutputStream, input: Bool) {
@@ -120,18 +162,36 @@ final class RemoteCommandSession {
     /// The client's stdin ended: the process reads EOF (a terminal gets an EOT, as on a keyboard).
     func stdinClosed() {
         guard !inputEnded else { return }
-        if tty { pendingInput.append([4]) }
+        // An exec's terminal gets an EOT; an attach leaves that to the monitor (stdin_once).
+        if tty, case .exec = request { pendingInput.append([4]) }
         inputEnded = true
         flushInput()
     }
 
     func resize(_ bytes: [UInt8]) {
-        guard let control = process?.control ?? nil else { return }
+        guard let control = process?.control else { return }
         // A malformed resize stream is ignored from then on, as the kubelet's server stops reading it.
-        if let sizes = try? resizes.feed(bytes) { sizes.forEach(control.resize) }
+        guard let sizes = try? resizes.feed(bytes) else { return }
+        for size in sizes {
+            if let monitor {
+                monitor.writeAndFlush(monitor.allocator.buffer(bytes: MonitorAttach.resize(width: size.width, height: size.height)), promise: nil)
+            } else {
+                control.resize(size)
+            }
+        }
     }
 
     private func flushInput() {
+        if let monitor {
+            for bytes in pendingInput { monitor.write(monitor.allocator.buffer(bytes: MonitorAttach.frame(0, bytes)), promise: nil) }
+            pendingInput.removeAll()
+            if inputEnded, !endSent {
+                endSent = true
+                monitor.write(monitor.allocator.buffer(bytes: MonitorAttach.frame(1, [])), promise: nil)
+            }
+            monitor.flush()
+            return
+        }
         guard let input else { return }
         for bytes in pendingInput { input.write(input.allocator.buffer(bytes: bytes), promise: nil) }
         pendingInput.removeAll()

@@ -19,10 +19,13 @@ public struct InteractiveProcess: Sendable {
     public var stderr: Int32?
     /// The pty master when the process has a terminal: stdin and stdout both go through it.
     public var terminal: Int32?
+    /// An attach: a connection to the container's monitor carrying framed stdin, stdout, stderr
+    /// and resizes; the stream ends when it does.
+    public var attach: Int32?
     public var control: any ProcessControl
 
-    public init(stdin: Int32? = nil, stdout: Int32? = nil, stderr: Int32? = nil, terminal: Int32? = nil, control: any ProcessControl) {
-        (self.stdin, self.stdout, self.stderr, self.terminal, self.control) = (stdin, stdout, stderr, terminal, control)
+    public init(stdin: Int32? = nil, stdout: Int32? = nil, stderr: Int32? = nil, terminal: Int32? = nil, attach: Int32? = nil, control: any ProcessControl) {
+        (self.stdin, self.stdout, self.stderr, self.terminal, self.attach, self.control) = (stdin, stdout, stderr, terminal, attach, control)
     }
 }
 
