@@ -41,7 +41,7 @@ let package = Package(
             path: "CShims",
             // monitor/ is the skiff-monitor program, built with cc by Scripts/build-monitor.sh: linked
             // by swiftc it carried the Swift runtime, 1 MiB of private dirty memory per container.
-            exclude: ["unpack", "monitor", "zlib"],
+            exclude: ["unpack", "monitor", "zlib", "terminal"],
             cSettings: [.unsafeFlags(["-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter"])],
             linkerSettings: [.linkedLibrary("seccomp")]
         ),
@@ -81,6 +81,10 @@ let package = Package(
         // Pure codecs of the streaming protocols: SPDY/3.1 frames, WebSocket frames, Kubernetes'
         // remote-command channels. Shared by the server in skiffd and the client in skiffctl.
         .target(name: "StreamProtocols", dependencies: ["CZlib", "JSONCoding"]),
+        // skiffctl's end of the streams: blocking WebSocket and SPDY clients for exec, attach and
+        // port-forward, and the local terminal (raw mode, window size: CTerminal).
+        .target(name: "CTerminal", path: "CShims/terminal", cSettings: [.unsafeFlags(["-Wall", "-Wextra", "-Werror"])]),
+        .target(name: "StreamClient", dependencies: ["StreamProtocols", "CTerminal"]),
         // The HTTP/1.1 server behind Exec, Attach and PortForward, on SwiftNIO.
         .target(
             name: "StreamServer",
@@ -130,7 +134,7 @@ let package = Package(
         .executableTarget(
             name: "skiffctl",
             dependencies: [
-                "CRIClient", "CRIAPI", "SkiffConfig", "CommandLineSupport", "JSONCoding",
+                "CRIClient", "CRIAPI", "SkiffConfig", "CommandLineSupport", "JSONCoding", "StreamClient",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -11,21 +12,40 @@
 #include <termios.h>
 #include <unistd.h>
 
+int unix_listen(const char *path) {
+    // A socket's path must fit in 107 bytes: it is bound by its name, from inside its directory
+    // (the monitor is single-threaded, so a chdir and back is safe).
+    const char *slash = strrchr(path, '/');
+    const char *name = slash ? slash + 1 : path;
+    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    if (strlen(name) >= sizeof addr.sun_path) { errno = ENAMETOOLONG; return -1; }
+    strcpy(addr.sun_path, name);
+    int here = open(".", O_PATH | O_CLOEXEC);
+    if (here < 0) return -1;
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) + 1 : 1, slash ? path : ".");
+    int listener = -1, ok = chdir(dir) == 0;
+    if (ok) {
+        unlink(name);
+        listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        ok = listener >= 0 && bind(listener, (struct sockaddr *)&addr, sizeof addr) == 0 && chmod(name, 0600) == 0 && listen(listener, 4) == 0;
+    }
+    int saved = errno;
+    if (fchdir(here) != 0) ok = 0;
+    close(here);
+    if (!ok) {
+        if (listener >= 0) close(listener);
+        errno = saved;
+        return -1;
+    }
+    return listener;
+}
+
 int attach_listen(attach_hub *hub, const char *path) {
     for (int i = 0; i < ATTACH_MAX_CLIENTS; i++) hub->clients[i].fd = -1;
     hub->input = -1;
-    struct sockaddr_un addr = { .sun_family = AF_UNIX };
-    if (strlen(path) >= sizeof addr.sun_path) { errno = ENAMETOOLONG; return -1; }
-    strcpy(addr.sun_path, path);
-    unlink(path);
-    hub->listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (hub->listener < 0) return -1;
-    if (bind(hub->listener, (struct sockaddr *)&addr, sizeof addr) != 0 || chmod(path, 0600) != 0 || listen(hub->listener, 4) != 0) {
-        close(hub->listener);
-        hub->listener = -1;
-        return -1;
-    }
-    return 0;
+    hub->listener = unix_listen(path);
+    return hub->listener >= 0 ? 0 : -1;
 }
 
 static int pending_input(const attach_hub *hub) {
@@ -78,6 +98,7 @@ static void parse(attach_hub *hub, attach_client *c) {
             if (c->pending_len + len > sizeof c->pending) break;   // parsed again once written
             if (hub->input >= 0) { memcpy(c->pending + c->pending_len, payload, len); c->pending_len += len; }
         } else if (h[0] == 1) {
+            if (c->pending_len > 0) break;   // after the bytes sent before it
             stdin_ended(hub);
         } else if (len == 4 && hub->terminal && hub->input >= 0) {
             const unsigned char *s = (const unsigned char *)payload;

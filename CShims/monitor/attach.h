@@ -32,6 +32,9 @@ typedef struct {
     attach_client clients[ATTACH_MAX_CLIENTS];
 } attach_hub;
 
+/// A listening unix socket (non-blocking, mode 0600) at `path`, however long the path: bound by
+/// name from inside its directory. -1 on failure.
+int unix_listen(const char *path);
 /// Listens on `path`; the hub starts with no input (set `input` once the container has one).
 int attach_listen(attach_hub *hub, const char *path);
 /// Fills `p` (at most 2 + ATTACH_MAX_CLIENTS entries) with what to poll; returns how many.

@@ -124,13 +124,20 @@ static int receive_master(int listener) {
     return fd;
 }
 
-static int listen_console(const char *path) {
-    struct sockaddr_un addr = { .sun_family = AF_UNIX };
-    if (strlen(path) >= sizeof addr.sun_path) { errno = ENAMETOOLONG; return -1; }
-    strcpy(addr.sun_path, path);
-    unlink(path);
-    int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (s < 0 || bind(s, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(s, 1) != 0) return -1;
+/// The console socket, and the runtime's `--console-socket` argument rewritten to reach it through
+/// a directory descriptor the runtime inherits: a deep state directory may not fit a socket address.
+static int listen_console(const char *path, char **runtime_argv, int *dir_fd) {
+    int s = unix_listen(path);
+    if (s < 0) return -1;
+    fcntl(s, F_SETFL, 0);
+    const char *slash = strrchr(path, '/');
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) + 1 : 1, slash ? path : ".");
+    *dir_fd = open(dir, O_PATH | O_DIRECTORY);   // inherited by the runtime alone: closed after it
+    static char short_path[64];
+    snprintf(short_path, sizeof short_path, "/proc/self/fd/%d/%s", *dir_fd, slash ? slash + 1 : path);
+    for (int i = 0; runtime_argv[i] && runtime_argv[i + 1]; i++)
+        if (strcmp(runtime_argv[i], "--console-socket") == 0 && *dir_fd >= 0 && strlen(slash ? slash + 1 : path) < 40) runtime_argv[i + 1] = short_path;
     return s;
 }
 
@@ -200,9 +207,9 @@ int main(int argc, char **argv) {
     // Nor its stdio: a caller's pipe held here would never see its end.
     for (int fd = 0; fd < 3; fd++) if (fd != o.sync_fd) dup2(null, fd);
     int out[2] = { -1, -1 }, err[2] = { -1, -1 }, in[2] = { -1, -1 };
-    int listener = -1;
+    int listener = -1, console_dir = -1;
     if (o.console_socket) {
-        listener = listen_console(o.console_socket);
+        listener = listen_console(o.console_socket, o.runtime_argv, &console_dir);
     } else if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) {
         listener = -1;
         out[0] = -1;
@@ -233,6 +240,7 @@ int main(int argc, char **argv) {
         _exit(127);
     }
     if (in[0] >= 0) close(in[0]);
+    if (console_dir >= 0) close(console_dir);
     if (out[1] >= 0) { close(out[1]); close(err[1]); }
     if (out[0] >= 0) { fcntl(out[0], F_SETFL, O_NONBLOCK); fcntl(err[0], F_SETFL, O_NONBLOCK); }
 

@@ -98,8 +98,12 @@ extension Containers {
         guard FileSystem.exists(path) else {
             throw PodManagerError.wrongState("container \(id) was created by a skiffd without attach: it cannot be attached to")
         }
+        // Through the directory's descriptor: the full path may not fit a socket address.
+        let directory = open(volatile(id), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard directory >= 0 else { throw PodManagerError.wrongState("container \(id) has no volatile directory") }
+        defer { close(directory) }
         do {
-            return try UnixSocket.connect(path: path)
+            return try UnixSocket.connect(path: "/proc/self/fd/\(directory)/attach.sock")
         } catch {
             throw PodManagerError.runtimeFailed(operation: "attach", message: "\(error)")
         }

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import NIOCore
 import NIOPosix
 import StreamProtocols
@@ -35,6 +38,8 @@ final class RemoteCommandSession {
     private var outcome: RemoteCommandOutcome?
     private var done = false
     private var resizes = ResizeDecoder()
+    /// A size that came before the process had started: applied once it has.
+    private var pendingSize: TerminalSize?
 
     init(request: StreamRequest, version: RemoteCommandProtocol, runtime: any StreamRuntime, eventLoop: EventLoop) {
         (self.request, self.version, self.runtime, self.eventLoop) = (request, version, runtime, eventLoop)
@@ -70,8 +75,20 @@ final class RemoteCommandSession {
 
     private func run(_ process: InteractiveProcess) {
         self.process = process
-        guard !done else { return process.control.terminate() }
+        guard !done else {
+            // The client went while the process started: its descriptors are closed here (no
+            // channel owns them yet), it is stopped, and reaped.
+            for fd in [process.stdin, process.stdout, process.stderr, process.terminal, process.attach].compactMap({ $0 }) { close(fd) }
+            process.control.terminate()
+            let control = process.control
+            Task { _ = await control.wait() }
+            return
+        }
         let control = process.control
+        if let size = pendingSize, process.attach == nil {
+            pendingSize = nil
+            control.resize(size)
+        }
         if let fd = process.attach { return connectMonitor(fd) }
         if let terminal = process.terminal {
             connect(terminal, output: .stdout, input: true)
@@ -79,9 +96,15 @@ final class RemoteCommandSession {
             if let fd = process.stdout { connect(fd, output: .stdout, input: false) }
             if let fd = process.stderr { connect(fd, output: .stderr, input: false) }
             if let fd = process.stdin {
-                NIOPipeBootstrap(group: eventLoop).takingOwnershipOfDescriptor(output: fd).whenSuccess { channel in
-                    self.input = channel
-                    self.flushInput()
+                NIOPipeBootstrap(group: eventLoop).takingOwnershipOfDescriptor(output: fd).whenComplete { result in
+                    switch result {
+                    case .success(let channel):
+                        self.input = channel
+                        self.flushInput()
+                        if self.done { channel.close(promise: nil) }
+                    case .failure:
+                        close(fd)
+                    }
                 }
             }
         }
@@ -111,9 +134,14 @@ final class RemoteCommandSession {
                 case .success(let channel):
                     self.monitor = channel
                     self.outputs.append(channel)
+                    if let size = self.pendingSize {
+                        self.pendingSize = nil
+                        self.apply(size)
+                    }
                     self.flushInput()
                     if self.done { channel.close(promise: nil) }
                 case .failure(let error):
+                    close(fd)   // still ours when NIO could not take it
                     self.complete(.failed("attach: \(error)"))
                 }
             }
@@ -146,6 +174,7 @@ final class RemoteCommandSession {
                 }
                 if self.done { channel.close(promise: nil) }
             case .failure:
+                close(fd)
                 self.outputEnded()
             }
         }
@@ -169,15 +198,18 @@ final class RemoteCommandSession {
     }
 
     func resize(_ bytes: [UInt8]) {
-        guard let control = process?.control else { return }
         // A malformed resize stream is ignored from then on, as the kubelet's server stops reading it.
         guard let sizes = try? resizes.feed(bytes) else { return }
-        for size in sizes {
-            if let monitor {
-                monitor.writeAndFlush(monitor.allocator.buffer(bytes: MonitorAttach.resize(width: size.width, height: size.height)), promise: nil)
-            } else {
-                control.resize(size)
-            }
+        sizes.forEach(apply)
+    }
+
+    private func apply(_ size: TerminalSize) {
+        if let monitor {
+            monitor.writeAndFlush(monitor.allocator.buffer(bytes: MonitorAttach.resize(width: size.width, height: size.height)), promise: nil)
+        } else if let control = process?.control, process?.attach == nil {
+            control.resize(size)
+        } else {
+            pendingSize = size
         }
     }
 

@@ -10,6 +10,9 @@ struct ExecCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "exec", abstract: "Run a command in a running container.")
     @OptionGroup var global: GlobalOptions
     @Flag(name: [.short, .long], help: "Run the command synchronously (ExecSync).") var sync = false
+    @Flag(name: [.short, .long], help: "Keep stdin open (streaming exec).") var interactive = false
+    @Flag(name: [.short, .long], help: "Allocate a terminal in the container (streaming exec).") var tty = false
+    @Option(name: [.customShort("e"), .long], help: "websocket (falling back to spdy) or spdy.") var transport = "websocket"
     @Option(name: [.customLong("exec-timeout")], help: "Seconds the command may run (crictl's exec --timeout; 0: no limit).") var seconds: Int64 = 0
     @Argument(help: "CONTAINER-ID") var id: String
     @Argument(parsing: .captureForPassthrough, help: "COMMAND [ARG...]") var command: [String] = []
@@ -17,7 +20,7 @@ struct ExecCommand: AsyncParsableCommand {
     func run() async throws {
         let args = command.first == "--" ? Array(command.dropFirst()) : command
         guard !args.isEmpty else { throw ValidationError("exec needs a command") }
-        guard sync else { throw ValidationError("only `exec --sync` (-s) is supported: streaming exec is not in skiffctl yet") }
+        guard sync else { return try await stream(args) }
         let reply = try await Session.run(global, .runtime, doing: "execing command in container \"\(id)\"") { cri in
             try await cri.runtime.execSync(.with { $0.containerID = id; $0.cmd = args; $0.timeout = seconds }, options: cri.options)
         }

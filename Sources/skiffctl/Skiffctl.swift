@@ -23,7 +23,7 @@ struct Skiffctl: AsyncParsableCommand {
                       PullCommand.self, ImagesCommand.self, InspectiCommand.self, RmiCommand.self,
                       RunpCommand.self, StoppCommand.self, RmpCommand.self, PodsCommand.self, InspectpCommand.self,
                       CreateCommand.self, StartCommand.self, StopCommand.self, RmCommand.self, PsCommand.self,
-                      InspectCommand.self, ExecCommand.self, UpdateCommand.self, LogsCommand.self, RunCommand.self,
+                      InspectCommand.self, ExecCommand.self, AttachCommand.self, PortForwardCommand.self, UpdateCommand.self, LogsCommand.self, RunCommand.self,
                       StatsCommand.self, StatspCommand.self, MetricdescsCommand.self, MetricspCommand.self, EventsCommand.self]
     )
 }

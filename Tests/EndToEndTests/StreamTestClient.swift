@@ -17,6 +17,11 @@ struct StreamTestClient {
 
     let url: String
 
+    /// A plain connection to `base` (http://host:port), left open: it counts against the cap.
+    static func openConnection(_ base: String) throws -> Int32 {
+        try StreamTestClient(url: base + "/").connect().fd
+    }
+
     private func connect() throws -> (fd: Int32, path: String) {
         let rest = url.dropFirst("http://".count)
         let slash = rest.firstIndex(of: "/")!
@@ -65,7 +70,7 @@ struct StreamTestClient {
     }
 
     /// Exec over WebSocket v5: `stdin` is sent, then the close signal for channel 0.
-    func webSocket(stdin: [UInt8]? = nil, protocols: [String] = ["v5.channel.k8s.io"]) throws -> Result {
+    func webSocket(stdin: [UInt8]? = nil, resize: String? = nil, protocols: [String] = ["v5.channel.k8s.io"]) throws -> Result {
         let (fd, path) = try connect()
         defer { close(fd) }
         var result = Result()
@@ -74,6 +79,7 @@ struct StreamTestClient {
         (result.status, result.responseHead) = (status, head)
         guard status == 101 else { return result }
         let mask: [UInt8] = [1, 2, 3, 4]
+        if let resize { send(fd, WebSocketCodec.encode(.binary, [4] + Array(resize.utf8), mask: mask)) }
         if let stdin {
             send(fd, WebSocketCodec.encode(.binary, [0] + stdin, mask: mask))
             send(fd, WebSocketCodec.encode(.binary, [255, 0], mask: mask))
@@ -146,5 +152,65 @@ struct StreamTestClient {
             }
         }
         return result
+    }
+
+    /// Upgrades (WebSocket v5, or SPDY with its streams), reads the first bytes, and closes the
+    /// socket without any goodbye: a client killed mid-stream.
+    func abandon(spdy: Bool) throws {
+        let (fd, path) = try connect()
+        defer { close(fd) }
+        if spdy {
+            let (status, _, _) = upgrade(fd, "POST \(path) HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: v4.channel.k8s.io\r\n\r\n")
+            guard status == 101 else { return }
+            let framer = SPDYFramer()
+            for (index, name) in ["error", "stdout", "stderr"].enumerated() {
+                send(fd, framer.encode(.synStream(streamID: UInt32(2 * index + 1), associatedTo: 0, priority: 0, flags: 0, headers: ["streamtype": name])))
+            }
+            _ = receive(fd)
+        } else {
+            let (status, _, rest) = upgrade(fd, "GET \(path) HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+                + "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: v5.channel.k8s.io\r\n\r\n")
+            if status == 101, rest.isEmpty { _ = receive(fd) }
+        }
+        // An abortive close (RST), as a killed process's socket may end.
+        var linger = linger(l_onoff: 1, l_linger: 0)
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<linger>.size))
+    }
+
+    /// One forwarded connection over SPDY: the error stream, then the data stream, `request` sent
+    /// and the data stream's bytes read to its end.
+    func portForward(port: UInt16, request: [UInt8], requestID: Int = 0) throws -> (status: Int, data: [UInt8], error: [UInt8]) {
+        let (fd, path) = try connect()
+        defer { close(fd) }
+        let (status, _, rest) = upgrade(fd, "POST \(path) HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: portforward.k8s.io\r\n\r\n")
+        guard status == 101 else { return (status, [], []) }
+        let framer = SPDYFramer()
+        framer.feed(rest)
+        func nextFrame() throws -> SPDYFrame? {
+            while true {
+                if let frame = try framer.next() { return frame }
+                guard let chunk = receive(fd) else { return nil }
+                framer.feed(chunk)
+            }
+        }
+        for (id, type) in [(UInt32(1), "error"), (3, "data")] {
+            send(fd, framer.encode(.synStream(streamID: id, associatedTo: 0, priority: 0, flags: 0,
+                                              headers: SPDYHeaders([("streamtype", type), ("port", String(port)), ("requestid", String(requestID))]))))
+            guard case .synReply? = try nextFrame() else { return (0, [], []) }
+        }
+        send(fd, framer.encode(.data(streamID: 3, flags: 0, payload: request)))
+        var data: [UInt8] = [], error: [UInt8] = []
+        var open: Set<UInt32> = [1, 3]
+        while !open.isEmpty, let frame = try nextFrame() {
+            switch frame {
+            case .data(let id, let flags, let payload):
+                if id == 3 { data += payload } else { error += payload }
+                if flags & SPDYFrame.flagFin != 0 { open.remove(id) }
+            case .rstStream(let id, _): open.remove(id)
+            case .goAway: open.removeAll()
+            default: break
+            }
+        }
+        return (status, data, error)
     }
 }

@@ -59,9 +59,60 @@ struct StreamingTests {
         for (request, code) in checks {
             #expect(await node.call { _ = try await $0.runtime.exec(request, options: $0.options) } == code, "\(request)")
         }
-        #expect(await node.call { _ = try await $0.runtime.attach(.with { $0.containerID = id; $0.stdout = true }, options: $0.options) } == .unimplemented)
+        #expect(await node.call { _ = try await $0.runtime.attach(.with { $0.containerID = id }, options: $0.options) } == .invalidArgument)
         _ = try await node.daemon.withClient { try await $0.runtime.stopContainer(.with { $0.containerID = id }, options: $0.options) }
         #expect(await node.call { _ = try await $0.runtime.exec(.with { $0.containerID = id; $0.cmd = ["x"]; $0.stdout = true }, options: $0.options) } == .failedPrecondition)
         _ = try await node.daemon.withClient { try await $0.runtime.removeContainer(.with { $0.containerID = id }, options: $0.options) }
+    }
+
+    /// Attach to a shell that reads its stdin, as critest's attach spec does: what the client sends
+    /// reaches the shell through its monitor, its output comes back (and goes to the log too), and
+    /// with stdin_once the client's end of stdin ends the shell, and with it the attach.
+    @Test func attachRelaysStdinAndOutputAndStdinOnceEndsTheContainer() async throws {
+        let node = try await ContainerTests.Node()
+        let (pod, image) = (node.pod, node.image)
+        func shell(_ name: String, tty: Bool) async throws -> String {
+            let id = try await node.daemon.withClient {
+                try await $0.runtime.createContainer(.with {
+                    $0.podSandboxID = pod
+                    $0.config = .with {
+                        $0.metadata = .with { $0.name = name }
+                        $0.image = .with { $0.image = image }
+                        $0.command = ["/bin/sh"]
+                        $0.stdin = true
+                        $0.stdinOnce = true
+                        $0.tty = tty
+                        $0.logPath = name + "/0.log"
+                    }
+                }, options: $0.options).containerID
+            }
+            _ = try await node.daemon.withClient { try await $0.runtime.startContainer(.with { $0.containerID = id }, options: $0.options) }
+            return id
+        }
+        func url(_ id: String, tty: Bool) async throws -> String {
+            try await node.daemon.withClient {
+                try await $0.runtime.attach(.with { $0.containerID = id; $0.stdin = true; $0.stdout = true; $0.stderr = !tty; $0.tty = tty }, options: $0.options).url
+            }
+        }
+        let text = { (bytes: [UInt8]) in String(decoding: bytes, as: UTF8.self) }
+
+        let piped = try await shell("attached", tty: false)
+        let spdy = try StreamTestClient(url: try await url(piped, tty: false))
+            .spdy(streams: ["error", "stdin", "stdout", "stderr"], stdin: Array("echo -n hello; echo -n oops >&2\n".utf8))
+        #expect(text(spdy.stdout) == "hello" && text(spdy.stderr) == "oops", "\(text(spdy.stdout)) \(text(spdy.stderr)) \(text(spdy.error))")
+        #expect(text(spdy.error) == #"{"metadata":{},"status":"Success"}"#)
+        let exited = try await node.waitFor(piped, .containerExited)
+        #expect(exited.state == .containerExited && exited.exitCode == 0)
+        let log = (try? String(contentsOfFile: node.logs + "/attached/0.log", encoding: .utf8)) ?? ""
+        // Without a newline, each is a whole line once the container's streams end.
+        #expect(log.contains(" stdout F hello") && log.contains(" stderr F oops"), "\(log)")
+
+        // A terminal, over WebSocket v5: the shell's output (with the terminal's echo) and its exit code.
+        let terminal = try await shell("terminal", tty: true)
+        let ws = try StreamTestClient(url: try await url(terminal, tty: true)).webSocket(stdin: Array("echo marker-$((6*7)); exit 7\n".utf8))
+        #expect(text(ws.stdout).contains("marker-42"), "\(text(ws.stdout))")
+        #expect(try await node.waitFor(terminal, .containerExited).exitCode == 7)
+        // Attaching to a container that no longer runs is refused.
+        #expect(await node.call { _ = try await $0.runtime.attach(.with { $0.containerID = terminal; $0.stdout = true }, options: $0.options) } == .failedPrecondition)
     }
 }

@@ -1,0 +1,107 @@
+import CRIAPI
+import Foundation
+import GRPCCore
+import LinuxKit
+import Testing
+
+/// The streaming server's edges: port-forward to a server in a pod, a terminal resized by its
+/// client, streams at once, a client that vanishes mid-stream (nothing left behind), the cap on
+/// connections and the idle timeout.
+@Suite(.enabled(if: getuid() == 0, "needs root for containers"), .serialized)
+struct StreamingLimitsTests {
+    static let config = "[stream]\nmax_streams = 6\nidle_timeout = 3\n"
+
+    @Test func portForwardResizeConcurrencyAndNothingLeftByAVanishedClient() async throws {
+        let node = try await ContainerTests.Node(config: Self.config)
+        let port = UInt16.random(in: 20000...40000)
+        let id = try await node.create("web", "echo forwarded-body > /index.html; exec /bin/busybox httpd -f -p 127.0.0.1:\(port) -h /")
+        _ = try await node.daemon.withClient { try await $0.runtime.startContainer(.with { $0.containerID = id }, options: $0.options) }
+        let pod = node.pod
+        func exec(_ cmd: [String], tty: Bool = false) async throws -> String {
+            try await node.daemon.withClient {
+                try await $0.runtime.exec(.with { $0.containerID = id; $0.cmd = cmd; $0.stdout = true; $0.stderr = !tty; $0.tty = tty }, options: $0.options).url
+            }
+        }
+        let text = { (bytes: [UInt8]) in String(decoding: bytes, as: UTF8.self) }
+
+        // The pod's server, reached through the forward (retried while httpd starts).
+        var forwarded = ""
+        for _ in 0..<50 where !forwarded.contains("forwarded-body") {
+            let url = try await node.daemon.withClient { try await $0.runtime.portForward(.with { $0.podSandboxID = pod }, options: $0.options).url }
+            let result = try StreamTestClient(url: url).portForward(port: port, request: Array("GET /index.html HTTP/1.0\r\n\r\n".utf8))
+            forwarded = text(result.data)
+            if !forwarded.contains("forwarded-body") { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(forwarded.hasPrefix("HTTP/1.") && forwarded.contains("forwarded-body"), "\(forwarded)")
+        // A port nothing listens on: the error stream says why.
+        let closedURL = try await node.daemon.withClient { try await $0.runtime.portForward(.with { $0.podSandboxID = pod }, options: $0.options).url }
+        let refused = try StreamTestClient(url: closedURL).portForward(port: 1, request: [])
+        #expect(text(refused.error).contains("error forwarding port 1"), "\(text(refused.error))")
+
+        // A terminal sized by the client's resize stream before the command looks.
+        let sized = try StreamTestClient(url: try await exec(["/bin/sh", "-c", "sleep 0.5; stty size"], tty: true)).webSocket(resize: #"{"Width":123,"Height":45}"#)
+        #expect(text(sized.stdout).contains("45 123"), "\(text(sized.stdout))")
+
+        // Streams at once, each with its own output.
+        let urls = try await (0..<4).asyncMap { try await exec(["/bin/sh", "-c", "sleep 0.3; echo stream-\($0)"]) }
+        let outputs = try await withThrowingTaskGroup(of: String.self) { group in
+            for url in urls { group.addTask { String(decoding: try StreamTestClient(url: url).webSocket().stdout, as: UTF8.self) } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(outputs.sorted() == (0..<4).map { "stream-\($0)\n" })
+
+        // A client that vanishes: its process is killed and skiffd's descriptors come back.
+        let pid = node.daemon.processID
+        func openFiles() -> [String] {
+            ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []).map {
+                (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\($0)")) ?? "?"
+            }.sorted()
+        }
+        let before = openFiles()
+        let baseline = before.count
+        try StreamTestClient(url: try await exec(["/bin/sleep", "4242"])).abandon(spdy: false)
+        try StreamTestClient(url: try await exec(["/bin/sleep", "4343"])).abandon(spdy: true)
+        var left = "", descriptors = 0
+        for _ in 0..<100 {
+            let ps = try await node.daemon.withClient { try await $0.runtime.execSync(.with { $0.containerID = id; $0.cmd = ["/bin/ps"]; $0.timeout = 10 }, options: $0.options) }
+            left = text(Array(ps.stdout)).split(separator: "\n").filter { $0.contains("4242") || $0.contains("4343") }.joined(separator: "\n")
+            descriptors = ProcessUsage(pid: node.daemon.processID).descriptors
+            if left.isEmpty, descriptors <= baseline { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(left.isEmpty, "still running: \(left)")
+        #expect(descriptors <= baseline, "\(descriptors) descriptors, \(baseline) before: \(before) now \(openFiles())")
+    }
+
+    @Test func theConnectionCapAndTheIdleTimeout() async throws {
+        let node = try await ContainerTests.Node(config: Self.config)
+        let id = try await node.create("idle", "exec sleep 600")
+        _ = try await node.daemon.withClient { try await $0.runtime.startContainer(.with { $0.containerID = id }, options: $0.options) }
+        let url = try await node.daemon.withClient {
+            try await $0.runtime.exec(.with { $0.containerID = id; $0.cmd = ["/bin/sleep", "600"]; $0.stdout = true }, options: $0.options).url
+        }
+        // Six connections held open (the cap), the seventh gets 429.
+        let base = url.components(separatedBy: "/exec/")[0]
+        var held: [Int32] = []
+        defer { held.forEach { close($0) } }
+        for _ in 0..<6 { held.append(try StreamTestClient.openConnection(base)) }
+        try await Task.sleep(for: .milliseconds(200))
+        let refused = try StreamTestClient(url: base + "/exec/whatever").webSocket()
+        #expect(refused.status == 429, "\(refused.responseHead)")
+        held.forEach { close($0) }
+        held.removeAll()
+        try await Task.sleep(for: .milliseconds(300))
+        // A stream with no traffic either way ends after idle_timeout (3 s), its process with it.
+        let started = Date()
+        let idle = try StreamTestClient(url: url).webSocket()
+        #expect(idle.status == 101 && Date().timeIntervalSince(started) >= 2.5 && Date().timeIntervalSince(started) < 20)
+    }
+}
+
+extension Sequence {
+    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var out: [T] = []
+        for element in self { out.append(try await transform(element)) }
+        return out
+    }
+}
