@@ -55,11 +55,13 @@ public final class PortForwardClient {
                 guard let bytes = try connection.receive() else { return }
                 if try !receive(bytes) { return }
             }
+            // The connections polled this round; those accepted below wait for the next.
+            let polled = forwards.count
             for (index, listener) in listeners.enumerated() where fds[1 + index].revents != 0 {
                 let socket = accept(listener.fd, nil, nil)
                 if socket >= 0 { try open(socket, port: listener.remote) }
             }
-            for (index, forward) in forwards.enumerated().reversed() where fds[1 + listeners.count + index].revents != 0 {
+            for (index, forward) in forwards.prefix(polled).enumerated().reversed() where fds[1 + listeners.count + index].revents != 0 {
                 let n = buffer.withUnsafeMutableBytes { read(forward.socket, $0.baseAddress, $0.count) }
                 if n > 0 {
                     try send(.data(streamID: forward.data, flags: 0, payload: Array(buffer[0..<n])))

@@ -8,7 +8,7 @@ import CRIAPI
 /// the runtime's streaming server, which skiffctl does not speak yet: it is refused by name.
 struct ExecCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "exec", abstract: "Run a command in a running container.")
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup var streamGlobal: StreamGlobalOptions
     @Flag(name: [.short, .long], help: "Run the command synchronously (ExecSync).") var sync = false
     @Flag(name: [.short, .long], help: "Keep stdin open (streaming exec).") var interactive = false
     @Flag(name: [.short, .long], help: "Allocate a terminal in the container (streaming exec).") var tty = false
@@ -21,7 +21,7 @@ struct ExecCommand: AsyncParsableCommand {
         let args = command.first == "--" ? Array(command.dropFirst()) : command
         guard !args.isEmpty else { throw ValidationError("exec needs a command") }
         guard sync else { return try await stream(args) }
-        let reply = try await Session.run(global, .runtime, doing: "execing command in container \"\(id)\"") { cri in
+        let reply = try await Session.run(try streamGlobal.shared(), .runtime, doing: "execing command in container \"\(id)\"") { cri in
             try await cri.runtime.execSync(.with { $0.containerID = id; $0.cmd = args; $0.timeout = seconds }, options: cri.options)
         }
         for (fd, bytes) in [(STDOUT_FILENO, Array(reply.stdout)), (STDERR_FILENO, Array(reply.stderr))] where !bytes.isEmpty {

@@ -44,3 +44,31 @@ struct GlobalOptions: ParsableArguments {
         throw ValidationError("invalid timeout '\(text)': use a duration such as 2s or 500ms")
     }
 }
+
+/// The same connection flags for `exec` and `attach`, where crictl's -i and -t mean interactive and
+/// tty: there the image endpoint and timeout are long options only.
+struct StreamGlobalOptions: ParsableArguments {
+    @Option(name: [.customShort("r"), .long], help: "Runtime endpoint (env CONTAINER_RUNTIME_ENDPOINT).")
+    var runtimeEndpoint: String?
+
+    @Option(name: .long, help: "Image endpoint (env IMAGE_SERVICE_ENDPOINT).")
+    var imageEndpoint: String?
+
+    @Option(name: .long, help: "Timeout of each call, e.g. 2s or 1m (default 10s).")
+    var timeout: String?
+
+    @Option(name: [.customShort("c"), .long], help: "Client config file (env CRI_CONFIG_FILE).")
+    var config: String?
+
+    @Flag(name: [.customShort("D"), .long], help: "Print the requests and replies.")
+    var debug = false
+
+    /// As the shared options, parsed from the same values.
+    func shared() throws -> GlobalOptions {
+        var args: [String] = []
+        for (flag, value) in [("--runtime-endpoint", runtimeEndpoint), ("--image-endpoint", imageEndpoint), ("--timeout", timeout), ("--config", config)] {
+            if let value { args += [flag, value] }
+        }
+        return try GlobalOptions.parse(args + (debug ? ["--debug"] : []))
+    }
+}

@@ -46,11 +46,10 @@ enum Streaming {
 extension ExecCommand {
     /// The streaming exec (without --sync): the container's exit code becomes skiffctl's.
     func stream(_ args: [String]) async throws {
-        if tty && !interactive && isatty(STDIN_FILENO) == 0 { throw ValidationError("--tty needs --interactive or a terminal") }
         let request = Runtime_V1_ExecRequest.with {
             $0.containerID = id; $0.cmd = args; $0.tty = tty; $0.stdin = interactive; $0.stdout = true; $0.stderr = !tty
         }
-        let code = try await Streaming.remoteCommand(global, transport: transport, options: .init(stdin: interactive, stderr: !tty, tty: tty),
+        let code = try await Streaming.remoteCommand(try streamGlobal.shared(), transport: transport, options: .init(stdin: interactive, stderr: !tty, tty: tty),
                                                      doing: "execing command in container \"\(id)\"") {
             try await $0.runtime.exec(request, options: $0.options).url
         }
@@ -60,15 +59,15 @@ extension ExecCommand {
 
 struct AttachCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "attach", abstract: "Attach to a running container.")
-    @OptionGroup var global: GlobalOptions
-    @Flag(name: [.short, .long], help: "Keep stdin open.") var stdin = false
+    @OptionGroup var streamGlobal: StreamGlobalOptions
+    @Flag(name: [.customShort("i"), .long], help: "Keep stdin open.") var stdin = false
     @Flag(name: [.short, .long], help: "The container has a terminal (its stdout and stderr are one).") var tty = false
     @Option(name: [.customShort("e"), .long], help: "websocket (falling back to spdy) or spdy.") var transport = "websocket"
     @Argument(help: "CONTAINER-ID") var id: String
 
     func run() async throws {
         let request = Runtime_V1_AttachRequest.with { $0.containerID = id; $0.stdin = stdin; $0.tty = tty; $0.stdout = true; $0.stderr = !tty }
-        _ = try await Streaming.remoteCommand(global, transport: transport, options: .init(stdin: stdin, stderr: !tty, tty: tty),
+        _ = try await Streaming.remoteCommand(try streamGlobal.shared(), transport: transport, options: .init(stdin: stdin, stderr: !tty, tty: tty),
                                               doing: "attaching to container \"\(id)\"") {
             try await $0.runtime.attach(request, options: $0.options).url
         }
