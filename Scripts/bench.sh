@@ -109,5 +109,7 @@ PY
 Scripts/bench-pull.sh "$bindir/skiffd" "$bindir/skiffctl" >>"$work/BENCHMARKS.md"
 echo >>"$work/BENCHMARKS.md"
 Scripts/bench-pods.sh "$bindir/skiffd" "$bindir/skiffctl" >>"$work/BENCHMARKS.md"
+echo >>"$work/BENCHMARKS.md"
+Scripts/bench-stream.sh "$bindir/skiffd" "$bindir/skiffctl" >>"$work/BENCHMARKS.md"
 cp "$work/BENCHMARKS.md" docs/BENCHMARKS.md
 cat docs/BENCHMARKS.md
