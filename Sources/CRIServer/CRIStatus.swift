@@ -66,7 +66,7 @@ public enum CRIStatus {
         case let error as StreamServer.Failure:
             switch error {
             case .tooManyRequests: return RPCError(code: .resourceExhausted, message: error.description)
-            case .notStarted: return RPCError(code: .unavailable, message: error.description)
+            case .notStarted, .unavailable: return RPCError(code: .unavailable, message: error.description)
             case .configuration: return RPCError(code: .failedPrecondition, message: error.description)
             }
         case is CancellationError:

@@ -19,7 +19,7 @@ extension RuntimeServiceAdapter {
             try Self.checkStreams(request.containerID, tty: request.tty, stdin: request.stdin, stdout: request.stdout, stderr: request.stderr, or: "or")
             guard !request.cmd.isEmpty else { throw PodManagerError.invalidArgument(field: "cmd", reason: "a command is required") }
             let id = try await containers.runningID(request.containerID)
-            let url = try streamServer().url(for: .exec(containerID: id, cmd: request.cmd, tty: request.tty, stdin: request.stdin,
+            let url = try await streamServer().url(for: .exec(containerID: id, cmd: request.cmd, tty: request.tty, stdin: request.stdin,
                                                         stdout: request.stdout, stderr: request.stderr))
             return .with { $0.url = url }
         }
@@ -29,7 +29,7 @@ extension RuntimeServiceAdapter {
         try await CRIStatus.serving("Attach", logger: logger) {
             try Self.checkStreams(request.containerID, tty: request.tty, stdin: request.stdin, stdout: request.stdout, stderr: request.stderr, or: "and")
             let id = try await containers.runningID(request.containerID)
-            let url = try streamServer().url(for: .attach(containerID: id, tty: request.tty, stdin: request.stdin, stdout: request.stdout, stderr: request.stderr))
+            let url = try await streamServer().url(for: .attach(containerID: id, tty: request.tty, stdin: request.stdin, stdout: request.stdout, stderr: request.stderr))
             return .with { $0.url = url }
         }
     }
@@ -43,13 +43,17 @@ extension RuntimeServiceAdapter {
                 throw PodManagerError.invalidArgument(field: "port", reason: "ports are 1 to 65535")
             }
             let (id, _) = try await pods.networkNamespace(forwarding: request.podSandboxID)
-            let url = try streamServer().url(for: .portForward(sandboxID: id, ports: request.port.map { UInt16($0) }))
+            let url = try await streamServer().url(for: .portForward(sandboxID: id, ports: request.port.map { UInt16($0) }))
             return .with { $0.url = url }
         }
     }
 
-    private func streamServer() throws -> StreamServer {
+    /// The streaming server, started now if it could not bind when skiffd started.
+    private func streamServer() async throws -> StreamServer {
         guard let streams else { throw StreamServer.Failure.notStarted }
+        if !streams.isRunning {
+            do { try await streams.start() } catch { throw StreamServer.Failure.unavailable("\(error)") }
+        }
         return streams
     }
 

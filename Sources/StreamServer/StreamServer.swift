@@ -20,12 +20,14 @@ public final class StreamServer: Sendable {
 
     public enum Failure: Error, CustomStringConvertible {
         case notStarted
+        case unavailable(String)
         case tooManyRequests(String)
         case configuration(String)
 
         public var description: String {
             switch self {
             case .notStarted: "the streaming server is not running"
+            case .unavailable(let why): "the streaming server cannot start: \(why)"
             case .tooManyRequests(let why): why
             case .configuration(let why): why
             }
@@ -45,6 +47,7 @@ public final class StreamServer: Sendable {
     /// when the configuration says 0.
     @discardableResult
     public func start() async throws -> String {
+        if let base = state.withLock({ $0.channel == nil ? nil : $0.base }) { return base }
         guard config.tlsCert.isEmpty == config.tlsKey.isEmpty else {
             throw Failure.configuration("stream.tls_cert and stream.tls_key go together")
         }
@@ -101,6 +104,8 @@ public final class StreamServer: Sendable {
     }
 
     public var activeStreams: Int { state.withLock { $0.active } }
+
+    public var isRunning: Bool { state.withLock { $0.channel != nil } }
 
     public func stop() async {
         let channel = state.withLock { state in

@@ -61,8 +61,14 @@ struct Daemon {
         await containers.recover()
         await images.setUsers { await containers.imageUsers() }
         let streams = StreamServer(config: .init(config.stream), runtime: NodeStreamRuntime(pods: pods, containers: containers))
-        let streamBase = try await streams.start()
-        logger.info("streaming server (exec, attach, port-forward)", metadata: ["url": "\(streamBase)"])
+        // Pods and images do not need it: a streaming server that cannot bind (an address not yet
+        // up) is tried again by the next Exec, Attach or PortForward.
+        do {
+            let base = try await streams.start()
+            logger.info("streaming server (exec, attach, port-forward)", metadata: ["url": "\(base)"])
+        } catch {
+            logger.error("streaming server not started; Exec, Attach and PortForward try again", metadata: ["error": "\(error)"])
+        }
         let server = GRPCServer(
             transport: .http2NIOPosix(listeningSocketDescriptor: Int(fd), transportSecurity: .plaintext,
                                       config: transportConfig),

@@ -131,7 +131,8 @@ final class DaemonHarness: @unchecked Sendable {
             { return }
             try await Task.sleep(for: .milliseconds(50))
         }
-        throw NotServing(log: await stopAndCollectLog())
+        let exited = exitStatus.map { "exited with \($0); " } ?? ""
+        throw NotServing(log: exited + (await stopAndCollectLog()))
     }
 
     /// Sends `signal` and waits (bounded) for the daemon to exit; returns its exit status. The wait

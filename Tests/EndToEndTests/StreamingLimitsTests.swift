@@ -90,11 +90,18 @@ struct StreamingLimitsTests {
         #expect(refused.status == 429, "\(refused.responseHead)")
         held.forEach { close($0) }
         held.removeAll()
-        try await Task.sleep(for: .milliseconds(300))
         // A stream with no traffic either way ends after idle_timeout (3 s), its process with it.
-        let started = Date()
-        let idle = try StreamTestClient(url: url).webSocket()
-        #expect(idle.status == 101 && Date().timeIntervalSince(started) >= 2.5 && Date().timeIntervalSince(started) < 20)
+        // (Until the server has seen the held connections close, it may still answer 429: the
+        // token is only spent by an admitted connection.)
+        var idle = StreamTestClient.Result(), seconds = 0.0
+        for _ in 0..<50 {
+            let started = Date()
+            idle = try StreamTestClient(url: url).webSocket()
+            seconds = Date().timeIntervalSince(started)
+            if idle.status != 429 { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(idle.status == 101 && seconds >= 2.5 && seconds < 20, "\(idle.status) after \(seconds) s")
     }
 }
 
