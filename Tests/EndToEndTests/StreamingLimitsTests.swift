@@ -105,6 +105,29 @@ struct StreamingLimitsTests {
     }
 }
 
+extension StreamingLimitsTests {
+    /// With a certificate the server speaks HTTPS: the URL says so and curl (not verifying the
+    /// self-signed certificate) gets the server's own 404 for a token it does not know.
+    @Test func withACertificateTheServerSpeaksHTTPS() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("skiff-tls-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let made = try runCommand("/usr/bin/openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                                                       "-keyout", dir + "/key.pem", "-out", dir + "/cert.pem"])
+        #expect(made.status == 0, "\(made.stderr)")
+        let node = try await ContainerTests.Node(config: "[stream]\ntls_cert = \"\(dir)/cert.pem\"\ntls_key = \"\(dir)/key.pem\"\n")
+        let id = try await node.create("tls", "exec sleep 600")
+        _ = try await node.daemon.withClient { try await $0.runtime.startContainer(.with { $0.containerID = id }, options: $0.options) }
+        let url = try await node.daemon.withClient {
+            try await $0.runtime.exec(.with { $0.containerID = id; $0.cmd = ["/bin/true"]; $0.stdout = true }, options: $0.options).url
+        }
+        #expect(url.hasPrefix("https://127.0.0.1:"), "\(url)")
+        let unknown = url.components(separatedBy: "/exec/")[0] + "/exec/unknown0"
+        let answer = try runCommand("/usr/bin/curl", ["-sk", "-o", "/dev/null", "-w", "%{http_code}", unknown])
+        #expect(answer.stdout == "404", "\(answer.stdout) \(answer.stderr)")
+    }
+}
+
 extension Sequence {
     func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
         var out: [T] = []
