@@ -29,6 +29,11 @@ final class StreamHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent { return context.close(promise: nil) }
+        context.fireUserInboundEventTriggered(event)
+    }
+
     private func route(_ context: ChannelHandlerContext, _ head: HTTPRequestHead) {
         let parts = head.uri.split(separator: "?", maxSplits: 1)[0].split(separator: "/").map(String.init)
         guard parts.count == 2, let request = server.cache.consume(parts[1], kind: parts[0]) else {
@@ -126,6 +131,8 @@ final class StreamHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func install(_ wireProtocol: WireProtocol, _ context: ChannelHandlerContext) -> Bool {
         let pipeline = context.pipeline.syncOperations
         do {
+            // The request's own timeout gives way to the stream's idle timeout.
+            if let requestTimer = try? pipeline.handler(type: IdleStateHandler.self) { pipeline.removeHandler(requestTimer, promise: nil) }
             try pipeline.addHandler(IdleStateHandler(allTimeout: .seconds(server.config.idleTimeout)))
             try pipeline.addHandler(WireHandler(wireProtocol))
             if let encoder = try? pipeline.handler(type: HTTPResponseEncoder.self) { pipeline.removeHandler(encoder, promise: nil) }

@@ -34,6 +34,9 @@ public final class StreamServer: Sendable {
         }
     }
 
+    /// How long a client may take to send its upgrade request.
+    static let requestTimeout: TimeAmount = .seconds(30)
+
     let config: Config
     let runtime: any StreamRuntime
     public let cache: StreamRequestCache
@@ -63,11 +66,14 @@ public final class StreamServer: Sendable {
                     if let tls { try pipeline.addHandler(NIOSSLServerHandler(context: tls)) }
                     guard self.admit(channel) else {
                         // Over the cap: a plain 429 before any protocol, so the client learns why.
+                        try pipeline.addHandler(IdleStateHandler(readTimeout: Self.requestTimeout))
                         try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder()))
                         try pipeline.addHandler(HTTPResponseEncoder())
                         try pipeline.addHandler(TooManyStreams(limit: self.config.maxStreams))
                         return
                     }
+                    // A connection that never finishes its request would hold a place under the cap.
+                    try pipeline.addHandler(IdleStateHandler(readTimeout: Self.requestTimeout))
                     try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes)))
                     try pipeline.addHandler(HTTPResponseEncoder())
                     try pipeline.addHandler(StreamHTTPHandler(server: self))
@@ -134,5 +140,9 @@ final class TooManyStreams: ChannelInboundHandler {
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: body)))), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent { context.close(promise: nil) }
     }
 }
