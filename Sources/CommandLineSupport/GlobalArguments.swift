@@ -5,10 +5,14 @@ public struct GlobalArguments: Sendable {
     public let withValue: Set<String>
     /// Options without a value.
     public let flags: Set<String>
+    /// Short spellings written long once moved: a command may give the same letter another meaning
+    /// (crictl's `-t` is the timeout before the command, and a tty after `exec`).
+    public let longForms: [String: String]
 
-    public init(withValue: Set<String>, flags: Set<String>) {
+    public init(withValue: Set<String>, flags: Set<String>, longForms: [String: String] = [:]) {
         self.withValue = withValue
         self.flags = flags
+        self.longForms = longForms
     }
 
     /// `[global flags] command [args]` → `command [global flags] [args]`.
@@ -19,10 +23,10 @@ public struct GlobalArguments: Sendable {
             let arg = args[index]
             let name = arg.split(separator: "=", maxSplits: 1).first.map(String.init) ?? arg
             if flags.contains(arg) || (arg.hasPrefix("--") && arg.contains("=") && (withValue.contains(name) || flags.contains(name))) {
-                leading.append(arg)
+                leading.append(longForms[arg] ?? arg)
                 index += 1
             } else if withValue.contains(arg), index + 1 < args.count {
-                leading += [arg, args[index + 1]]
+                leading += [longForms[arg] ?? arg, args[index + 1]]
                 index += 2
             } else {
                 break

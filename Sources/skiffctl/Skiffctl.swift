@@ -9,7 +9,8 @@ struct Skiffctl: AsyncParsableCommand {
     /// argument-parser only reads a subcommand's options after its name, so move them there.
     static let global = GlobalArguments(
         withValue: ["-r", "--runtime-endpoint", "-i", "--image-endpoint", "-t", "--timeout", "-c", "--config"],
-        flags: ["-D", "--debug"])
+        flags: ["-D", "--debug"],
+        longForms: ["-r": "--runtime-endpoint", "-i": "--image-endpoint", "-t": "--timeout", "-c": "--config", "-D": "--debug"])
 
     static func main() async {
         await main(global.movedAfterCommand(Array(CommandLine.arguments.dropFirst())))

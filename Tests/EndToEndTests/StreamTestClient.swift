@@ -213,4 +213,22 @@ struct StreamTestClient {
         }
         return (status, data, error)
     }
+
+    /// Upgrades (SPDY when `spdy`, else WebSocket v5), then sends `garbage` and reads until the
+    /// server closes or stays silent: a hostile client after its upgrade.
+    func sendAfterUpgrade(spdy: Bool, _ garbage: [UInt8]) throws -> Int {
+        let (fd, path) = try connect()
+        defer { close(fd) }
+        let request = spdy
+            ? "POST \(path) HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: v4.channel.k8s.io\r\n\r\n"
+            : "GET \(path) HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+                + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: v5.channel.k8s.io\r\n\r\n"
+        let (status, _, _) = upgrade(fd, request)
+        guard status == 101 else { return status }
+        send(fd, garbage)
+        var timeout = timeval(tv_sec: 2, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        while receive(fd) != nil {}
+        return status
+    }
 }

@@ -128,6 +128,39 @@ extension StreamingLimitsTests {
     }
 }
 
+extension StreamingLimitsTests {
+    /// Hostile bytes after the upgrade, on either protocol (random, and valid headers with random
+    /// bodies): each connection ends, the daemon stays the same process and still streams.
+    @Test func garbageAfterTheUpgradeNeverHurtsTheDaemon() async throws {
+        let node = try await ContainerTests.Node()
+        let id = try await node.create("fuzzed", "exec sleep 600")
+        _ = try await node.daemon.withClient { try await $0.runtime.startContainer(.with { $0.containerID = id }, options: $0.options) }
+        func url() async throws -> String {
+            try await node.daemon.withClient {
+                try await $0.runtime.exec(.with { $0.containerID = id; $0.cmd = ["/bin/cat"]; $0.stdin = true; $0.stdout = true }, options: $0.options).url
+            }
+        }
+        let seed = UInt64.random(in: 1...UInt64.max)
+        var random = SeededRandom(state: seed)
+        for round in 0..<24 {
+            var garbage = (0..<Int.random(in: 1...300, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
+            switch round % 3 {
+            case 1: garbage = [0x80, 0x03, 0x00, UInt8.random(in: 0...12, using: &random), 0, 0, 0, UInt8(min(garbage.count, 255))] + garbage
+            case 2: garbage = [0x82, 0xfe, 0xff, 0xff, 1, 2, 3, 4] + garbage
+            default: break
+            }
+            _ = try StreamTestClient(url: try await url()).sendAfterUpgrade(spdy: round % 2 == 0, garbage)
+        }
+        #expect(node.daemon.isRunning, "seed \(seed)")
+        let echoed = try StreamTestClient(url: try await url()).webSocket(stdin: Array("still streaming".utf8))
+        #expect(String(decoding: echoed.stdout, as: UTF8.self) == "still streaming", "seed \(seed)")
+    }
+}
+
+extension SeededRandom: RandomNumberGenerator {
+    mutating func next() -> UInt64 { nextUInt64() }
+}
+
 extension Sequence {
     func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
         var out: [T] = []

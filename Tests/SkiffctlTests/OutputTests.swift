@@ -74,7 +74,10 @@ import Testing
 @Suite struct ArgumentTests {
     @Test func globalFlagsBeforeTheCommandMoveAfterIt() {
         #expect(Skiffctl.global.movedAfterCommand(["-r", "unix:///s", "--debug", "info", "-o", "yaml"])
-            == ["info", "-r", "unix:///s", "--debug", "-o", "yaml"])
+            == ["info", "--runtime-endpoint", "unix:///s", "--debug", "-o", "yaml"])
+        // Written long: after `exec`, -t and -i are the tty and interactive flags.
+        #expect(Skiffctl.global.movedAfterCommand(["-t", "60s", "-i", "unix:///i", "exec", "-it", "c", "sh"])
+            == ["exec", "--timeout", "60s", "--image-endpoint", "unix:///i", "-it", "c", "sh"])
         #expect(Skiffctl.global.movedAfterCommand(["--timeout=2s", "version"]) == ["version", "--timeout=2s"])
         #expect(Skiffctl.global.movedAfterCommand(["version", "-r", "x"]) == ["version", "-r", "x"])
         #expect(Skiffctl.global.movedAfterCommand(["-r", "x", "--help"]) == ["-r", "x", "--help"])
