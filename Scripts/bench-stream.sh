@@ -15,7 +15,7 @@ runs=${RUNS:-20} transfers=${TRANSFERS:-5}
 work=$(mktemp -d /tmp/skiff-bench-stream.XXXXXX)
 port=$((20000 + RANDOM % 20000))
 source Scripts/bench-lib.sh
-trap 'kill $(cat "$work"/forward-*.pid 2>/dev/null) 2>/dev/null; bench_cleanup' EXIT
+trap 'kill $(cat "$work"/forward-*.pid 2>/dev/null) 2>/dev/null || true; bench_cleanup' EXIT
 bench_registry busybox pause
 bench_start_daemons
 image=127.0.0.1:$port/busybox:latest
@@ -43,7 +43,7 @@ hyperfine -N --warmup 3 --runs "$runs" --export-json "$work/exec.json" \
 for rt in skiff ctrd; do
     $(client $rt) port-forward -e spdy "${pod[$rt]}" "0:${served[$rt]}" >"$work/forward-$rt.out" 2>&1 &
     echo $! >"$work/forward-$rt.pid"
-    for _ in $(seq 100); do grep -q Forwarding "$work/forward-$rt.out" && break; sleep 0.1; done
+    for _ in $(seq 100); do grep -qs Forwarding "$work/forward-$rt.out" && break; sleep 0.1; done
     local_port=$(sed -n 's/^Forwarding from 127.0.0.1:\([0-9]*\) .*/\1/p' "$work/forward-$rt.out")
     for _ in $(seq 100); do curl -s -o /dev/null -m 2 "http://127.0.0.1:$local_port/big" && break; sleep 0.2; done
     for _ in $(seq "$transfers"); do
