@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -71,6 +72,9 @@ static void drop(attach_client *c) {
     if (c->fd >= 0) close(c->fd);
     c->fd = -1;
     c->in_len = c->pending_len = 0;
+    free(c->in);
+    free(c->pending);
+    c->in = c->pending = NULL;
 }
 
 /// The end of a client's stdin: with stdin_once, the container's stdin ends too (an EOT on a
@@ -95,7 +99,7 @@ static void parse(attach_hub *hub, attach_client *c) {
         if (c->in_len - at < 5 + len) break;
         const char *payload = c->in + at + 5;
         if (h[0] == 0) {
-            if (c->pending_len + len > sizeof c->pending) break;   // parsed again once written
+            if (c->pending_len + len > ATTACH_MAX_FRAME) break;   // parsed again once written
             if (hub->input >= 0) { memcpy(c->pending + c->pending_len, payload, len); c->pending_len += len; }
         } else if (h[0] == 1) {
             if (c->pending_len > 0) break;   // after the bytes sent before it
@@ -115,11 +119,20 @@ static void accept_client(attach_hub *hub) {
     int fd = accept4(hub->listener, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (fd < 0) return;
     for (int i = 0; i < ATTACH_MAX_CLIENTS; i++) {
-        if (hub->clients[i].fd >= 0) continue;
+        attach_client *c = &hub->clients[i];
+        if (c->fd >= 0) continue;
+        c->in = malloc(ATTACH_MAX_FRAME + 5);
+        c->pending = malloc(ATTACH_MAX_FRAME);
+        if (!c->in || !c->pending) {
+            free(c->in);
+            free(c->pending);
+            c->in = c->pending = NULL;
+            break;
+        }
         int size = 1 << 20;
         setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
-        hub->clients[i].fd = fd;
-        hub->clients[i].in_len = hub->clients[i].pending_len = 0;
+        c->fd = fd;
+        c->in_len = c->pending_len = 0;
         return;
     }
     close(fd);
@@ -143,7 +156,7 @@ void attach_handle(attach_hub *hub, const struct pollfd *p, int n) {
     for (int i = 0; i < ATTACH_MAX_CLIENTS && 2 + i < n; i++) {
         attach_client *c = &hub->clients[i];
         if (c->fd < 0 || !(p[2 + i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-        ssize_t r = read(c->fd, c->in + c->in_len, sizeof c->in - c->in_len);
+        ssize_t r = read(c->fd, c->in + c->in_len, ATTACH_MAX_FRAME + 5 - c->in_len);
         if (r < 0 && (errno == EAGAIN || errno == EINTR)) continue;
         if (r <= 0) { drop(c); stdin_ended(hub); continue; }
         c->in_len += (size_t)r;

@@ -20,8 +20,10 @@ typedef struct {
     int fd;
     size_t in_len;                          // bytes of an incoming frame not yet whole
     size_t pending_len;                     // stdin bytes waiting for the container's input
-    char in[ATTACH_MAX_FRAME + 5];
-    char pending[ATTACH_MAX_FRAME];
+    // Allocated while a client is attached: a monitor nobody attaches to keeps no buffer pages
+    // (it is the memory each running container costs).
+    char *in;                               // ATTACH_MAX_FRAME + 5
+    char *pending;                          // ATTACH_MAX_FRAME
 } attach_client;
 
 typedef struct {
