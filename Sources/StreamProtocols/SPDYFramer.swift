@@ -3,18 +3,19 @@
 /// returns a frame once all of it is there. Anything malformed is a session error: the caller sends
 /// GOAWAY(PROTOCOL_ERROR) and closes, since the shared compression state cannot be trusted after it.
 public final class SPDYFramer {
-    /// Control frames carry small header blocks; data frames may fill SPDY's 24-bit length (a Go
-    /// client writes a whole stdin buffer as one frame).
+    /// Control frames carry small header blocks. A data frame is held whole until it is complete,
+    /// so its size is bounded per framer: a server takes 1 MiB (client-go copies in 32 KiB pieces),
+    /// which bounds what a hostile client can make each connection hold.
     public static let maxControlPayload = 1 << 20
     public static let maxHeaderBlock = 1 << 20
-    public static let maxDataPayload = (1 << 24) - 1
+    public let maxDataPayload: Int
 
     private var buffer: [UInt8] = []
     private var start = 0
     private let deflater = SPDYDeflater()
     private let inflater = SPDYInflater()
 
-    public init() {}
+    public init(maxDataPayload: Int = (1 << 24) - 1) { self.maxDataPayload = maxDataPayload }
 
     public func feed(_ bytes: some Sequence<UInt8>) {
         if start > 0, start >= buffer.count / 2 {
@@ -32,6 +33,7 @@ public final class SPDYFramer {
             let length = Int(word1 & 0xff_ffff), flags = UInt8(word1 >> 24)
             let control = word0 & 0x8000_0000 != 0
             if control, length > Self.maxControlPayload { throw .tooLarge("a control frame of \(length) bytes") }
+            if !control, length > maxDataPayload { throw .tooLarge("a data frame of \(length) bytes") }
             guard buffer.count - start >= 8 + length else { return nil }
             let payload = Array(buffer[(start + 8)..<(start + 8 + length)])
             start += 8 + length

@@ -21,7 +21,7 @@ final class SPDYSession: WireProtocol {
     /// Data frames out are cut at this size, as client-go's own copies are.
     static let chunk = 32 * 1024
 
-    private let framer = SPDYFramer()
+    private let framer = SPDYFramer(maxDataPayload: 1 << 20)
     private let send: ([UInt8]) -> Void
     private let closeWire: () -> Void
     /// Held until the session closes (the handler holds the session too: the cycle ends there).

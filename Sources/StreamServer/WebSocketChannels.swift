@@ -7,7 +7,7 @@ import StreamProtocols
 /// only way its clients end stdin without closing the connection. The session ends with a Close
 /// frame 1000, which client-go needs to read its streams to a clean end.
 final class WebSocketChannels: WireProtocol, RemoteCommandTransport {
-    private let codec = WebSocketCodec(role: .server)
+    private let codec = WebSocketCodec(role: .server, maxMessage: 1 << 20)
     private let wire: Wire
     private let version: RemoteCommandProtocol
     private let session: RemoteCommandSession
@@ -103,7 +103,7 @@ final class WebSocketChannels: WireProtocol, RemoteCommandTransport {
 /// SPDY carried in WebSocket binary messages (`SPDY/3.1+portforward.k8s.io`, kubectl 1.31+'s
 /// port-forward): message boundaries mean nothing, the bytes are one SPDY session.
 final class WebSocketTunnel: WireProtocol {
-    private let codec = WebSocketCodec(role: .server)
+    private let codec = WebSocketCodec(role: .server, maxMessage: 1 << 20)
     private let wire: Wire
     private(set) var spdy: SPDYSession!
 

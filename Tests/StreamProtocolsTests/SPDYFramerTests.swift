@@ -68,6 +68,12 @@ struct SPDYFramerTests {
         #expect(throws: SPDYError.self, "\(why)") { _ = try framer.next() }
     }
 
+    @Test func aServerRefusesDataFramesOverItsBound() {
+        let framer = SPDYFramer(maxDataPayload: 1 << 20)
+        framer.feed(hex("00000001 00200000"))   // a 2 MiB frame announced: refused before any of it is held
+        #expect(throws: SPDYError.tooLarge("a data frame of 2097152 bytes")) { _ = try framer.next() }
+    }
+
     @Test func unknownControlTypesAreSkipped() throws {
         let framer = SPDYFramer()
         framer.feed(hex("8003000a 00000002 abcd") + hex("80030006 00000004 00000003"))
