@@ -39,8 +39,9 @@ struct SkiffctlPodTests {
         let stats = try skiffctl(["stats", "--id", id])
         let lines = stats.stdout.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init) }
         #expect(lines.first == ["CONTAINER", "NAME", "CPU", "%", "MEM", "DISK", "INODES"], "\(stats.stdout)")
-        // A busy loop: about one core over the sampled second.
-        #expect(lines.count == 2 && lines[1][1] == "spin" && (Double(lines[1][2]) ?? 0) > 50, "\(stats.stdout)")
+        // A busy loop: up to a core over the sampled second (a sleeping one shows 0; the suite's
+        // parallel tests share the node's cores, so only "clearly busy" is asserted).
+        #expect(lines.count == 2 && lines[1][1] == "spin" && (Double(lines[1][2]) ?? 0) > 10, "\(stats.stdout)")
         let json = try skiffctl(["stats", "-o", "json", "--id", id])
         let object = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
         #expect((object?["stats"] as? [[String: Any]])?.count == 1, "\(json.stdout)")
