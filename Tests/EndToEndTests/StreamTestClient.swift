@@ -97,6 +97,15 @@ struct StreamTestClient {
                     case 3: result.error += payload
                     default: break
                     }
+                case .text(let text) where !text.isEmpty:
+                    // base64.channel.k8s.io: the channel as a digit, the payload in base64.
+                    let payload = Array(Data(base64Encoded: Data(text.dropFirst())) ?? Data())
+                    switch text[0] {
+                    case UInt8(ascii: "1"): result.stdout += payload
+                    case UInt8(ascii: "2"): result.stderr += payload
+                    case UInt8(ascii: "3"): result.error += payload
+                    default: break
+                    }
                 case .close: return result
                 default: break
                 }

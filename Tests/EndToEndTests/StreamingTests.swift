@@ -29,6 +29,11 @@ struct StreamingTests {
         let cat = try StreamTestClient(url: try await url(["/bin/cat"], stdin: true)).webSocket(stdin: binary)
         #expect(cat.stdout.count == binary.count && cat.stdout == binary, "\(cat.stdout.count) bytes back of \(binary.count)")
 
+        // base64.channel.k8s.io: text messages, a digit for the channel; v1's status is plain text.
+        let base64 = try StreamTestClient(url: try await url(["/bin/sh", "-c", "printf 'a\\377b'; exit 2"])).webSocket(protocols: ["base64.channel.k8s.io"])
+        #expect(base64.status == 101 && base64.stdout == [0x61, 0xff, 0x62], "\(base64.responseHead) \(base64.stdout)")
+        #expect(text(base64.error).hasSuffix("exit status 2"), "\(text(base64.error))")
+
         // SPDY v4 (chosen over v5, which the client offers first): a non-zero exit is NonZeroExitCode.
         let failing = try StreamTestClient(url: try await url(["/bin/sh", "-c", "echo out; exit 3"])).spdy()
         #expect(failing.status == 101 && failing.responseHead.contains("X-Stream-Protocol-Version: v4.channel.k8s.io"), "\(failing.responseHead)")
