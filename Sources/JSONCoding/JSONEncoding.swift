@@ -12,6 +12,13 @@ public enum JSONEncoding {
     public static func string<T: Encodable>(_ value: T, pretty: Bool = false) throws -> String {
         String(decoding: try encode(value, pretty: pretty), as: UTF8.self)
     }
+
+    /// One string as a JSON literal, escaped as this encoder escapes every string.
+    public static func quoted(_ text: String) -> String {
+        var out: [UInt8] = []
+        JSONWriter(pretty: false).string(text, into: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
 }
 
 /// What one value became while encoding: containers hand out references to their children, which are
@@ -195,7 +202,7 @@ struct JSONWriter {
         out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: 2 * indent))
     }
 
-    private func string(_ s: String, into out: inout [UInt8]) {
+    func string(_ s: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         for byte in s.utf8 {
             switch byte {

@@ -57,8 +57,8 @@ public enum RemoteCommandOutcome: Equatable, Sendable {
             return Array(("{\"metadata\":{},\"status\":\"Failure\",\"message\":\"command terminated with non-zero exit code: exit status \(shown)\","
                 + "\"reason\":\"NonZeroExitCode\",\"details\":{\"causes\":[{\"reason\":\"ExitCode\",\"message\":\"\(shown)\"}]}}").utf8)
         case .failed(let message):
-            return Array(("{\"metadata\":{},\"status\":\"Failure\",\"message\":\(jsonString("Internal error occurred: " + message)),"
-                + "\"reason\":\"InternalError\",\"details\":{\"causes\":[{\"message\":\(jsonString(message))}]},\"code\":500}").utf8)
+            return Array(("{\"metadata\":{},\"status\":\"Failure\",\"message\":\(JSONEncoding.quoted("Internal error occurred: " + message)),"
+                + "\"reason\":\"InternalError\",\"details\":{\"causes\":[{\"message\":\(JSONEncoding.quoted(message))}]},\"code\":500}").utf8)
         }
     }
 }
@@ -98,24 +98,6 @@ public struct ResizeDecoder {
         guard pending.count <= 256 else { throw Malformed() }
         return sizes
     }
-}
-
-func jsonString(_ text: String) -> String {
-    var out = "\""
-    for scalar in text.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        case _ where scalar.value < 0x20:
-            let hex = String(scalar.value, radix: 16)
-            out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-        default: out.unicodeScalars.append(scalar)
-        }
-    }
-    return out + "\""
 }
 
 extension Substring {
