@@ -1,5 +1,3 @@
-import NIOCore
-
 /// The monitor's attach framing (`CShims/monitor/attach.h`): `[kind u8][length u32 BE][payload]`.
 /// From the monitor: 1 stdout, 2 stderr. To it: 0 stdin, 1 the end of stdin, 2 a terminal size.
 enum MonitorAttach {
@@ -23,42 +21,24 @@ enum MonitorAttach {
     }
 }
 
-/// Reads the monitor's frames for a session; the connection's end is the attach's end.
-final class MonitorAttachReader: ChannelInboundHandler {
-    typealias InboundIn = ByteBuffer
-    private let data: (OutputStream, [UInt8]) -> Void
-    private let ended: () -> Void
+/// The monitor's frames as they arrive in pieces: whole ones come out, a frame of another kind or
+/// over the bound is an error (the connection is then closed).
+struct MonitorAttachDecoder {
+    struct Malformed: Error {}
     private var pending: [UInt8] = []
-    private var over = false
 
-    init(data: @escaping (OutputStream, [UInt8]) -> Void, ended: @escaping () -> Void) { (self.data, self.ended) = (data, ended) }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        var buffer = unwrapInboundIn(data)
-        pending += buffer.readBytes(length: buffer.readableBytes) ?? []
+    mutating func feed(_ bytes: [UInt8]) throws(Malformed) -> [(OutputStream, [UInt8])] {
+        pending += bytes
+        var frames: [(OutputStream, [UInt8])] = []
         var at = 0
         while pending.count - at >= 5 {
             let length = pending[(at + 1)..<(at + 5)].reduce(0) { $0 << 8 | Int($1) }
-            guard length <= MonitorAttach.maxFrame, pending[at] == 1 || pending[at] == 2 else { return finish(context) }
+            guard length <= MonitorAttach.maxFrame, pending[at] == 1 || pending[at] == 2 else { throw Malformed() }
             guard pending.count - at >= 5 + length else { break }
-            self.data(pending[at] == 1 ? .stdout : .stderr, Array(pending[(at + 5)..<(at + 5 + length)]))
+            frames.append((pending[at] == 1 ? .stdout : .stderr, Array(pending[(at + 5)..<(at + 5 + length)])))
             at += 5 + length
         }
         pending.removeFirst(at)
-    }
-
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let event = event as? ChannelEvent, case .inputClosed = event { finish(context) }
-    }
-
-    func channelInactive(context: ChannelHandlerContext) { finish(context) }
-
-    func errorCaught(context: ChannelHandlerContext, error: Error) { finish(context) }
-
-    private func finish(_ context: ChannelHandlerContext) {
-        guard !over else { return }
-        over = true
-        ended()
-        context.close(promise: nil)
+        return frames
     }
 }

@@ -119,9 +119,13 @@ final class RemoteCommandSession {
         ClientBootstrap(group: eventLoop)
             .channelOption(.allowRemoteHalfClosure, value: true)
             .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(MonitorAttachReader(
-                        data: { [weak self] stream, bytes in self?.forward(stream, bytes) },
+                var decoder = MonitorAttachDecoder()
+                return channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(PipeReader(
+                        data: { [weak self] bytes in
+                            guard let frames = try? decoder.feed(bytes) else { return channel.close(promise: nil) }
+                            for (stream, payload) in frames { self?.forward(stream, payload) }
+                        },
                         ended: { [weak self] in
                             self?.outcome = .exited(0)
                             self?.outputEnded()
@@ -273,8 +277,8 @@ final class RemoteCommandSession {
     }
 }
 
-/// Reads a pipe or terminal for the session. A terminal whose every slave is closed reads EIO:
-/// that is its end of file.
+/// Reads a pipe, a terminal or the monitor's socket for the session. A terminal whose every slave
+/// is closed reads EIO: that is its end of file.
 final class PipeReader: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     private let data: ([UInt8]) -> Void
