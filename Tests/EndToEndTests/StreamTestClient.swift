@@ -48,6 +48,15 @@ struct StreamTestClient {
         }
     }
 
+    /// The next SPDY frame from `fd`, reading as needed; nil at the end of the connection.
+    private func frame(from framer: SPDYFramer, _ fd: Int32) throws -> SPDYFrame? {
+        while true {
+            if let frame = try framer.next() { return frame }
+            guard let chunk = receive(fd) else { return nil }
+            framer.feed(chunk)
+        }
+    }
+
     private func receive(_ fd: Int32) -> [UInt8]? {
         var buffer = [UInt8](repeating: 0, count: 65536)
         let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
@@ -126,13 +135,7 @@ struct StreamTestClient {
         guard status == 101 else { return result }
         let framer = SPDYFramer()
         framer.feed(rest)
-        func nextFrame() throws -> SPDYFrame? {
-            while true {
-                if let frame = try framer.next() { return frame }
-                guard let chunk = receive(fd) else { return nil }
-                framer.feed(chunk)
-            }
-        }
+        func nextFrame() throws -> SPDYFrame? { try frame(from: framer, fd) }
         var ids: [UInt32: String] = [:]
         for (index, name) in streams.enumerated() {
             let id = UInt32(2 * index + 1)
@@ -195,13 +198,7 @@ struct StreamTestClient {
         guard status == 101 else { return (status, [], []) }
         let framer = SPDYFramer()
         framer.feed(rest)
-        func nextFrame() throws -> SPDYFrame? {
-            while true {
-                if let frame = try framer.next() { return frame }
-                guard let chunk = receive(fd) else { return nil }
-                framer.feed(chunk)
-            }
-        }
+        func nextFrame() throws -> SPDYFrame? { try frame(from: framer, fd) }
         for (id, type) in [(UInt32(1), "error"), (3, "data")] {
             send(fd, framer.encode(.synStream(streamID: id, associatedTo: 0, priority: 0, flags: 0,
                                               headers: SPDYHeaders([("streamtype", type), ("port", String(port)), ("requestid", String(requestID))]))))
