@@ -99,7 +99,7 @@ let package = Package(
         ),
         // Pure: CRI container config + image + pod → OCI runtime spec.
         .target(name: "SpecBuilder", dependencies: ["OCI", "Capabilities"]),
-        .target(name: "PodManager", dependencies: ["PodNetwork", "SkiffConfig", "LinuxKit", "JSONCoding", "CShims", "RuntimeEngine", "SpecBuilder", "ImageStore", "OCI", "Cgroups", "Capabilities"]),
+        .target(name: "PodManager", dependencies: ["CTerminal", "PodNetwork", "SkiffConfig", "LinuxKit", "JSONCoding", "CShims", "RuntimeEngine", "SpecBuilder", "ImageStore", "OCI", "Cgroups", "Capabilities"]),
         .target(
             name: "CRIServer",
             dependencies: [
@@ -144,7 +144,7 @@ let package = Package(
         .executableTarget(
             name: "skiff",
             dependencies: [
-                "RuntimeEngine", "OCI", "CommandLineSupport", "SkiffConfig", "LinuxKit", "JSONCoding", "CShims",
+                "RuntimeEngine", "OCI", "CommandLineSupport", "SkiffConfig", "LinuxKit", "JSONCoding", "CShims", "CTerminal",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             // Fully static: no dynamic loader, no relocations and no shared libraries to map at each

@@ -49,27 +49,6 @@ int cs_recv_fd(int sock) {
     return -1;
 }
 
-int cs_copy_winsize(int from, int to, unsigned short rows, unsigned short cols) {
-    struct winsize ws = { rows, cols, 0, 0 };
-    if (from >= 0 && ioctl(from, TIOCGWINSZ, &ws) != 0) return -1;
-    return ioctl(to, TIOCSWINSZ, &ws);
-}
-
-int cs_make_raw(int fd, void *saved, size_t saved_len) {
-    struct termios t;
-    if (saved_len < sizeof t || tcgetattr(fd, &t) != 0) return -1;
-    memcpy(saved, &t, sizeof t);
-    cfmakeraw(&t);
-    return tcsetattr(fd, TCSANOW, &t);
-}
-
-int cs_restore_terminal(int fd, const void *saved, size_t saved_len) {
-    struct termios t;
-    if (saved_len < sizeof t) return -1;
-    memcpy(&t, saved, sizeof t);
-    return tcsetattr(fd, TCSANOW, &t);
-}
-
 /// Child: after pivot_root (the container's /dev/pts is in place), allocate the pty, send the
 /// master, make the peer our stdio and controlling terminal, and for the init show it as
 /// /dev/console.

@@ -49,11 +49,6 @@ int cs_recv_fd(int sock);
 /// A stream socket of `family` created in the network namespace pinned at `netns`: the calling
 /// thread switches in and back within the call, and the socket stays in that namespace.
 int cs_socket_in_netns(const char *netns, int family);
-/// Copies the window size of terminal `from` to terminal `to`; `rows`/`cols` used when from < 0.
-int cs_copy_winsize(int from, int to, unsigned short rows, unsigned short cols);
-/// Puts a terminal in raw mode, saving the old settings in `saved` (sizeof struct termios bytes).
-int cs_make_raw(int fd, void *saved, size_t saved_len);
-int cs_restore_terminal(int fd, const void *saved, size_t saved_len);
 
 // ---- the exec trampoline (cs_trampoline.S, cs_spawn.c) ----
 /// A sealed memfd holding a tiny ELF that execs its argv[0]: the container's first execve goes

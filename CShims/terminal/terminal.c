@@ -19,6 +19,11 @@ int ct_restore(int fd, const void *saved, size_t saved_len) {
     return tcsetattr(fd, TCSANOW, &t);
 }
 
+int ct_set_window_size(int fd, unsigned short columns, unsigned short rows) {
+    struct winsize ws = { .ws_row = rows, .ws_col = columns };
+    return ioctl(fd, TIOCSWINSZ, &ws);
+}
+
 int ct_window_size(int fd, unsigned short *columns, unsigned short *rows) {
     struct winsize ws;
     if (ioctl(fd, TIOCGWINSZ, &ws) != 0) return -1;

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CShims
+import CTerminal
 import Foundation
 import LinuxKit
 
@@ -126,6 +127,6 @@ extension Containers {
     }
 
     public nonisolated static func resize(_ terminal: Int32, width: UInt16, height: UInt16) {
-        _ = cs_copy_winsize(-1, terminal, height, width)
+        _ = ct_set_window_size(terminal, width, height)
     }
 }

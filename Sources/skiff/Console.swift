@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CShims
+import CTerminal
 import LinuxKit
 import RuntimeEngine
 
@@ -56,9 +57,11 @@ enum Console {
         guard master >= 0 else { return runtime.wait(pid: pid) }
         defer { Glibc.close(master) }
         var saved = [UInt8](repeating: 0, count: 128)
-        let raw = isatty(0) == 1 && cs_make_raw(0, &saved, saved.count) == 0
-        defer { if raw { _ = cs_restore_terminal(0, saved, saved.count) } }
-        _ = cs_copy_winsize(isatty(0) == 1 ? 0 : -1, master, 24, 80)
+        let raw = isatty(0) == 1 && ct_make_raw(0, &saved, saved.count) == 0
+        defer { if raw { _ = ct_restore(0, saved, saved.count) } }
+        // Our terminal's size, or 80x24 without one.
+        var columns: UInt16 = 80, rows: UInt16 = 24
+        if isatty(0) != 1 || ct_window_size(0, &columns, &rows) == 0 { _ = ct_set_window_size(master, columns, rows) }
         var fds = [pollfd(fd: 0, events: Int16(POLLIN), revents: 0), pollfd(fd: master, events: Int16(POLLIN), revents: 0)]
         var buffer = [UInt8](repeating: 0, count: 16384)
         loop: while true {
