@@ -10,33 +10,28 @@ public final class SPDYFramer {
     public static let maxHeaderBlock = 1 << 20
     public let maxDataPayload: Int
 
-    private var buffer: [UInt8] = []
-    private var start = 0
+    private var buffer = ByteQueue()
     private let deflater = SPDYDeflater()
     private let inflater = SPDYInflater()
 
     public init(maxDataPayload: Int = (1 << 24) - 1) { self.maxDataPayload = maxDataPayload }
 
     public func feed(_ bytes: some Sequence<UInt8>) {
-        if start > 0, start >= buffer.count / 2 {
-            buffer.removeFirst(start)
-            start = 0
-        }
-        buffer.append(contentsOf: bytes)
+        buffer.append(bytes)
     }
 
     /// The next complete frame, nil until one is complete. Unknown control types are skipped.
     public func next() throws(SPDYError) -> SPDYFrame? {
         while true {
-            guard buffer.count - start >= 8 else { return nil }
-            let word0 = uint32(at: start), word1 = uint32(at: start + 4)
+            guard buffer.count >= 8 else { return nil }
+            let word0 = uint32(at: 0), word1 = uint32(at: 4)
             let length = Int(word1 & 0xff_ffff), flags = UInt8(word1 >> 24)
             let control = word0 & 0x8000_0000 != 0
             if control, length > Self.maxControlPayload { throw .tooLarge("a control frame of \(length) bytes") }
             if !control, length > maxDataPayload { throw .tooLarge("a data frame of \(length) bytes") }
-            guard buffer.count - start >= 8 + length else { return nil }
-            let payload = Array(buffer[(start + 8)..<(start + 8 + length)])
-            start += 8 + length
+            guard buffer.count >= 8 + length else { return nil }
+            let payload = Array(buffer.slice(8..<(8 + length)))
+            buffer.consume(8 + length)
             guard control else {
                 let streamID = word0 & 0x7fff_ffff
                 guard streamID != 0 else { throw .malformed("a data frame on stream 0") }
@@ -134,6 +129,6 @@ public final class SPDYFramer {
     }
 
     private func uint32(at index: Int) -> UInt32 {
-        buffer[index..<index + 4].reduce(0) { $0 << 8 | UInt32($1) }
+        buffer.slice(index..<index + 4).reduce(0) { $0 << 8 | UInt32($1) }
     }
 }

@@ -39,8 +39,7 @@ public final class WebSocketCodec {
 
     public let role: Role
     public let maxMessage: Int
-    private var buffer: [UInt8] = []
-    private var start = 0
+    private var buffer = ByteQueue()
     private var fragments: (opcode: Opcode, bytes: [UInt8])?
 
     public init(role: Role, maxMessage: Int = 16 << 20) {
@@ -49,11 +48,7 @@ public final class WebSocketCodec {
     }
 
     public func feed(_ bytes: some Sequence<UInt8>) {
-        if start > 0, start >= buffer.count / 2 {
-            buffer.removeFirst(start)
-            start = 0
-        }
-        buffer.append(contentsOf: bytes)
+        buffer.append(bytes)
     }
 
     /// The next whole message, nil until one is complete.
@@ -83,9 +78,9 @@ public final class WebSocketCodec {
     }
 
     private func frame() throws(Failure) -> (Bool, Opcode, [UInt8])? {
-        let available = buffer.count - start
+        let available = buffer.count
         guard available >= 2 else { return nil }
-        let first = buffer[start], second = buffer[start + 1]
+        let first = buffer[0], second = buffer[1]
         guard first & 0x70 == 0 else { throw .protocolError("reserved bits set") }
         guard let opcode = Opcode(rawValue: first & 0x0f) else { throw .protocolError("opcode \(first & 0x0f)") }
         let fin = first & 0x80 != 0, masked = second & 0x80 != 0
@@ -96,11 +91,11 @@ public final class WebSocketCodec {
         var length = UInt64(second & 0x7f)
         if length == 126 {
             guard available >= 4 else { return nil }
-            length = UInt64(buffer[start + 2]) << 8 | UInt64(buffer[start + 3])
+            length = UInt64(buffer[2]) << 8 | UInt64(buffer[3])
             header = 4
         } else if length == 127 {
             guard available >= 10 else { return nil }
-            length = buffer[(start + 2)..<(start + 10)].reduce(0) { $0 << 8 | UInt64($1) }
+            length = buffer.slice(2..<10).reduce(0) { $0 << 8 | UInt64($1) }
             guard length >> 63 == 0 else { throw .protocolError("a 64-bit length with its top bit set") }
             header = 10
         }
@@ -110,12 +105,12 @@ public final class WebSocketCodec {
         guard length <= UInt64(maxMessage) else { throw .tooBig(Int(clamping: length)) }
         let total = header + (masked ? 4 : 0) + Int(length)
         guard available >= total else { return nil }
-        var payload = Array(buffer[(start + total - Int(length))..<(start + total)])
+        var payload = Array(buffer.slice((total - Int(length))..<total))
         if masked {
-            let key = Array(buffer[(start + header)..<(start + header + 4)])
+            let key = Array(buffer.slice(header..<(header + 4)))
             for index in payload.indices { payload[index] ^= key[index & 3] }
         }
-        start += total
+        buffer.consume(total)
         return (fin, opcode, payload)
     }
 
