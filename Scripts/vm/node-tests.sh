@@ -72,4 +72,4 @@ deb=0
 if ls /mnt/share/skiff_*_amd64.deb >/dev/null 2>&1; then /bin/sh /mnt/share/deb-node.sh /mnt/share 10.0.2.2:$port; deb=\$?; fi
 [ \$driver -eq 0 ] && [ \$containerd -eq 0 ] && [ \$skiffd -eq 0 ] && [ \$kubelet -eq 0 ] && [ \$deb -eq 0 ] && echo "NODE-TESTS: ALL PASSED"
 MAIN
-Scripts/vm/boot-guest.sh "$share" 1500
+Scripts/vm/boot-guest.sh "$share" 1800
