@@ -13,6 +13,13 @@ __attribute__((noreturn)) void cs_fail(int stage, int err, int index);
 void cs_setup_rootfs(const cs_plan *plan);
 void cs_finish_rootfs(const cs_plan *plan);
 
+/// Detached trees made on the host before a user namespace is joined (cs_trees.c): the rootfs
+/// (the cwd is left on its directory) and each bind source, idmapped where asked.
+void cs_open_trees(const cs_plan *plan, int userns_fd);
+int cs_root_tree(void);            // -1 when none was made
+int cs_mount_tree(int index);      // -1 for a mount made by path
+int cs_attach_tree(int tree, const char *target);
+
 /// The working directory, resolved inside the container's root (cs_rootfs.c).
 void cs_enter_cwd(const cs_plan *plan);
 

@@ -127,15 +127,19 @@ static int set_recursive(const char *procpath, uint64_t attr) {
     return (int)syscall(SYS_mount_setattr, AT_FDCWD, procpath, AT_RECURSIVE, &a, sizeof a);
 }
 
-static void do_mount(const cs_mount *m, int index) {
+/// `tree`: the source cloned on the host (cs_trees.c), attached instead of mounting by path; or -1.
+static void do_mount(const cs_mount *m, int index, int tree) {
     int fd = open_target(m->target, m->target_is_file);
     if (fd < 0) cs_fail(CS_STAGE_MOUNT_TARGET, errno, index);
     char procpath[32];
     cs_fd_path(procpath, fd);
     unsigned long flags = m->flags;
     int bind = m->fstype == NULL;
+    if (tree >= 0) {
+        if (cs_attach_tree(tree, procpath) != 0) cs_fail(CS_STAGE_MOUNT, errno, index);
+        close(tree);
     // For a bind, ro/nosuid/… only take effect on a remount; mount(2) ignores them on the bind.
-    if (mount(m->source, procpath, m->fstype, m->fstype ? flags : (flags & (MS_BIND | MS_REC)), m->data) != 0) {
+    } else if (mount(m->source, procpath, m->fstype, m->fstype ? flags : (flags & (MS_BIND | MS_REC)), m->data) != 0) {
         // cgroup2 cannot be mounted without a cgroup namespace of our own in some setups (a user
         // namespace, an old kernel): the container's cgroup directory bound there is the same view.
         if (!m->fallback_source || (errno != EPERM && errno != EBUSY)
@@ -166,8 +170,8 @@ static void make_device(const cs_plan *plan, const cs_device *d, int index) {
     if (!base || mkdirs_in_root(parent) != 0) cs_fail(CS_STAGE_DEVICE, errno ? errno : EINVAL, index);
     if (plan->bind_devices) {
         // A user namespace may not mknod: bind the host's node over an empty file instead.
-        cs_mount m = { d->path, d->path, NULL, MS_BIND, 0, 0, NULL, 1, NULL, 0 };
-        do_mount(&m, index);
+        cs_mount m = { d->path, d->path, NULL, MS_BIND, 0, 0, NULL, 1, NULL, 0, 0 };
+        do_mount(&m, index, -1);
         return;
     }
     int pfd = open_in_root(parent);
@@ -221,14 +225,24 @@ void cs_setup_rootfs(const cs_plan *plan) {
     // The rootfs's own bind below must not propagate to the host, and pivot_root refuses a new
     // root whose parent mount is shared: the mount the rootfs lives on becomes private (in this
     // namespace only), as runc does.
-    if ((root_propagation & MS_SHARED) && make_mount_private(plan->rootfs) != 0)
-        cs_fail(CS_STAGE_ROOTFS_BIND, errno, -1);
-    // pivot_root needs the new root to be a mount point.
-    if (mount(plan->rootfs, plan->rootfs, NULL, MS_BIND | MS_REC, NULL) != 0)
-        cs_fail(CS_STAGE_ROOTFS_BIND, errno, -1);
-    rootfd = open(plan->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (rootfd < 0) cs_fail(CS_STAGE_ROOTFS_BIND, errno, -1);
-    for (int i = 0; i < plan->mount_count; i++) do_mount(&plan->mounts[i], i);
+    int tree = cs_root_tree();
+    if (tree >= 0) {
+        // Cloned on the host, with the cwd left on the rootfs's directory (cs_trees.c): attached
+        // there, the tree's own descriptor is the new root.
+        if ((root_propagation & MS_SHARED) && mount(NULL, ".", NULL, MS_PRIVATE, NULL) != 0)
+            cs_fail(CS_STAGE_ROOTFS_BIND, errno, -1);
+        if (cs_attach_tree(tree, ".") != 0) cs_fail(CS_STAGE_ROOTFS_BIND, errno, -1);
+        rootfd = tree;
+    } else {
+        if ((root_propagation & MS_SHARED) && make_mount_private(plan->rootfs) != 0)
+            cs_fail(CS_STAGE_ROOTFS_BIND, errno, -1);
+        // pivot_root needs the new root to be a mount point.
+        if (mount(plan->rootfs, plan->rootfs, NULL, MS_BIND | MS_REC, NULL) != 0)
+            cs_fail(CS_STAGE_ROOTFS_BIND, errno, -1);
+        rootfd = open(plan->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (rootfd < 0) cs_fail(CS_STAGE_ROOTFS_BIND, errno, -1);
+    }
+    for (int i = 0; i < plan->mount_count; i++) do_mount(&plan->mounts[i], i, cs_mount_tree(i));
     for (int i = 0; i < plan->device_count; i++) make_device(plan, &plan->devices[i], i);
     device_links(plan);
     cs_before_pivot(plan);

@@ -154,8 +154,16 @@ __attribute__((noreturn)) static void child_main(const cs_plan *plan, int report
     wait_for_parent(CS_STAGE_SYNC);
     if ((plan->clone_flags & CLONE_NEWUSER) && (setresgid(0, 0, 0) != 0 || setresuid(0, 0, 0) != 0))
         cs_fail(CS_STAGE_USERNS_MAP, errno, -1);
-    for (int i = 0; i < plan->join_count; i++)
+    // A joined user namespace comes first in the joins; what needs the host's root is done before.
+    if (plan->join_count > 0 && plan->join_types[0] == CLONE_NEWUSER && !plan->exec_mode)
+        cs_open_trees(plan, plan->join_fds[0]);
+    for (int i = 0; i < plan->join_count; i++) {
         if (setns(plan->join_fds[i], plan->join_types[i]) != 0) cs_fail(CS_STAGE_SETNS, errno, i);
+        // Its root from here on (capabilities are kept: the ids change to that namespace's root).
+        if (plan->join_types[i] == CLONE_NEWUSER && (setresgid(0, 0, 0) != 0 || setresuid(0, 0, 0) != 0))
+            cs_fail(CS_STAGE_USERNS_MAP, errno, i);
+    }
+    if (plan->unshare_flags && unshare((int)plan->unshare_flags) != 0) cs_fail(CS_STAGE_SETNS, errno, -1);
     if (plan->fork_after_join) fork_into_pid_namespace();
     if (plan->setsid && setsid() < 0) cs_fail(CS_STAGE_SETSID, errno, -1);
     for (int i = 0; i < 3; i++)

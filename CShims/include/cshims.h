@@ -99,6 +99,7 @@ typedef struct {
     int target_is_file;        // bind of a non-directory: create a file, not a directory
     const char *fallback_source; // when mounting fstype fails with EPERM/EBUSY, bind this instead
     uint64_t recursive_attr;   // MOUNT_ATTR_* set on the mount and every mount below it (mount_setattr, AT_RECURSIVE); 0 none
+    int idmap;                 // bind idmapped with the joined user namespace (its ids as the files' owners)
 } cs_mount;
 
 /// A device node to create (or, inside a user namespace, bind from the host).
@@ -117,6 +118,9 @@ typedef struct {
 typedef struct {
     // Namespaces: created with clone3 flags; joined from fds opened by the parent (user first).
     uint64_t clone_flags;
+    // Created with unshare after the joins, so that a joined user namespace owns them (a pod's
+    // containers): clone_flags then holds none.
+    uint64_t unshare_flags;
     int join_fds[8];
     int join_types[8];
     int join_count;
@@ -130,6 +134,7 @@ typedef struct {
     unsigned long rootfs_propagation;
     const cs_mount *mounts;
     int mount_count;
+    int *tree_fds;                 // mount_count slots for cs_trees.c (a joined user namespace), or NULL
     const cs_device *devices;
     int device_count;
     const char *const *device_link_targets;  // symlinks made in /dev: target…

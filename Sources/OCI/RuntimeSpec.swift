@@ -88,12 +88,18 @@ public struct RuntimeSpec: Codable, Equatable, Sendable {
         public var type: String?
         public var source: String?
         public var options: [String]?
+        /// An idmapped bind: the ids of the files' owners as the container sees them.
+        public var uidMappings: [IDMapping]?
+        public var gidMappings: [IDMapping]?
 
-        public init(destination: String, type: String? = nil, source: String? = nil, options: [String]? = nil) {
+        public init(destination: String, type: String? = nil, source: String? = nil, options: [String]? = nil,
+                    uidMappings: [IDMapping]? = nil, gidMappings: [IDMapping]? = nil) {
             self.destination = destination
             self.type = type
             self.source = source
             self.options = options
+            self.uidMappings = uidMappings
+            self.gidMappings = gidMappings
         }
     }
 

@@ -33,7 +33,8 @@ final class CSpawnPlan {
 
     init(_ plan: SpawnPlan, joinFDs: [Int32], cgroupFD: Int32, execFifoFD: Int32, lastCap: Int32,
          seccomp: (filter: UnsafeRawPointer?, count: UInt16, flags: UInt32), preserveFDs: Int32) {
-        raw.clone_flags = UInt64(plan.cloneFlags)
+        raw.clone_flags = plan.createsAfterJoin ? 0 : UInt64(plan.cloneFlags)
+        raw.unshare_flags = plan.createsAfterJoin ? UInt64(plan.cloneFlags) : 0
         var joinFDTuple = raw.join_fds, joinTypeTuple = raw.join_types
         withUnsafeMutableBytes(of: &joinFDTuple) { fds in
             withUnsafeMutableBytes(of: &joinTypeTuple) { types in
@@ -58,9 +59,15 @@ final class CSpawnPlan {
             cs_mount(source: string(m.source), target: string(m.target), fstype: string(m.fstype), flags: m.flags,
                      propagation: m.propagation, remount: m.remount, data: string(m.data),
                      target_is_file: m.targetIsFile ? 1 : 0, fallback_source: string(m.fallbackSource),
-                     recursive_attr: m.recursiveAttributes)
+                     recursive_attr: m.recursiveAttributes, idmap: m.idmap ? 1 : 0)
         })
         raw.mount_count = Int32(plan.mounts.count)
+        if plan.createsAfterJoin && !plan.mounts.isEmpty {
+            let slots = UnsafeMutablePointer<Int32>.allocate(capacity: plan.mounts.count)
+            slots.initialize(repeating: -1, count: plan.mounts.count)
+            allocations.append(UnsafeMutableRawPointer(slots))
+            raw.tree_fds = slots
+        }
         raw.devices = array(plan.devices.map { d in
             cs_device(path: string(d.path), mode: d.mode, major: d.major, minor: d.minor, uid: d.uid, gid: d.gid)
         })

@@ -6,6 +6,8 @@ public struct MountOptions: Equatable, Sendable {
     public var data: [String] = []
     /// MOUNT_ATTR_* set recursively with mount_setattr (`rro`).
     public var recursiveAttributes: UInt64 = 0
+    /// `idmap` or `ridmap`: the bind is idmapped (with the mount's mappings, else the container's).
+    public var idmap = false
     public var isBind: Bool { flags & MountFlag.bind != 0 }
 
     /// MOUNT_ATTR_RDONLY.
@@ -46,7 +48,7 @@ public struct MountOptions: Equatable, Sendable {
     ]
     /// Every option name understood (`features`), filesystem data options aside.
     public static var names: [String] {
-        (Array(setting.keys) + Array(clearing.keys) + Array(propagations.keys) + Array(ignored) + ["rro"]).sorted()
+        (Array(setting.keys) + Array(clearing.keys) + Array(propagations.keys) + Array(ignored) + ["rro", "idmap", "ridmap"]).sorted()
     }
 
     /// Options that change nothing Skiff does but that other runtimes' specs carry.
@@ -72,6 +74,8 @@ public struct MountOptions: Equatable, Sendable {
                 flags |= MountFlag.readOnly
             } else if Self.ignored.contains(option) {
                 continue
+            } else if option == "idmap" || option == "ridmap" {
+                idmap = true
             } else if option.hasPrefix("idmap") || option.hasPrefix("ridmap") || option == "remount" {
                 throw Unsupported(option: option)
             } else {

@@ -38,7 +38,7 @@ extension SpawnPlan {
         let linux = spec.linux ?? RuntimeSpec.Linux()
         try plan.addNamespaces(linux)
         try plan.addProcess(process, host: host)
-        try plan.addMounts(spec.mounts ?? [], host: host)
+        try plan.addMounts(spec.mounts ?? [], host: host, linux: linux)
         try plan.addDevices(linux.devices ?? [])
         plan.maskedPaths = try absolutePaths(linux.maskedPaths, field: "linux.maskedPaths")
         plan.readonlyPaths = try absolutePaths(linux.readonlyPaths, field: "linux.readonlyPaths")
@@ -92,7 +92,9 @@ extension SpawnPlan {
             uidMap = uids.map { "\($0.containerID) \($0.hostID) \($0.size)\n" }.joined()
             gidMap = gids.map { "\($0.containerID) \($0.hostID) \($0.size)\n" }.joined()
             bindDevices = true
-        } else if hasMappings && !joins.contains(where: { $0.flag == CS_CLONE_NEWUSER }) {
+        } else if createsAfterJoin {
+            bindDevices = true
+        } else if hasMappings {
             throw .invalidSpec(field: "linux.uidMappings", reason: "mappings need a user namespace")
         }
     }

@@ -1,7 +1,7 @@
 import OCI
 
 extension SpawnPlan {
-    mutating func addMounts(_ specMounts: [RuntimeSpec.Mount], host: Host) throws(RuntimeError) {
+    mutating func addMounts(_ specMounts: [RuntimeSpec.Mount], host: Host, linux: RuntimeSpec.Linux) throws(RuntimeError) {
         for (index, mount) in specMounts.enumerated() {
             let field = "mounts[\(index)]"
             guard mount.destination.hasPrefix("/"), !mount.destination.utf8.contains(0) else {
@@ -35,11 +35,27 @@ extension SpawnPlan {
                 entry.remount = MountOptions.bindRemountFlags(entry.flags)
                 entry.flags &= MountOptions.MountFlag.bind | MountOptions.MountFlag.rec
                 entry.targetIsFile = !isDirectory
+                entry.idmap = try idmapped(mount, options: options, linux: linux, field: field)
             } else {
                 guard !type.isEmpty else { throw .invalidSpec(field: field + ".type", reason: "missing") }
             }
             mounts.append(entry)
         }
+    }
+
+    /// Whether a bind is idmapped. Skiff idmaps with the user namespace the container joins (a
+    /// pod's, which is what the kubelet asks for: each mount with the pod's mappings); other
+    /// mappings would need a namespace of their own and are refused.
+    func idmapped(_ mount: RuntimeSpec.Mount, options: MountOptions, linux: RuntimeSpec.Linux, field: String) throws(RuntimeError) -> Bool {
+        let uids = mount.uidMappings ?? [], gids = mount.gidMappings ?? []
+        guard options.idmap || !uids.isEmpty || !gids.isEmpty else { return false }
+        guard createsAfterJoin else {
+            throw .invalidSpec(field: field, reason: "an idmapped mount needs a joined user namespace (linux.namespaces: user with a path)")
+        }
+        guard uids.isEmpty || uids == linux.uidMappings ?? [], gids.isEmpty || gids == linux.gidMappings ?? [] else {
+            throw .invalidSpec(field: field + ".uidMappings", reason: "only the container's own mappings (linux.uidMappings, linux.gidMappings) are supported")
+        }
+        return true
     }
 
     /// `runc spec`, containerd and podman ask for a `cgroup` mount at /sys/fs/cgroup. Skiff is cgroup

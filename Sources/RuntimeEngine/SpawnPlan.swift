@@ -1,3 +1,4 @@
+import CShims
 /// Everything the C child path needs, computed in Swift from config.json. Pure data: built and
 /// unit-tested without root; `CSpawnPlan` turns it into the C `cs_plan`.
 public struct SpawnPlan: Equatable, Sendable {
@@ -16,6 +17,8 @@ public struct SpawnPlan: Equatable, Sendable {
         public var recursiveAttributes: UInt64 = 0
         /// Stands for the container's cgroup: the source is filled in once the cgroup is known.
         public var isCgroup = false
+        /// A bind idmapped with the joined user namespace: the files' owners as the container's ids.
+        public var idmap = false
     }
 
     public struct Device: Equatable, Sendable {
@@ -41,6 +44,9 @@ public struct SpawnPlan: Equatable, Sendable {
 
     public var cloneFlags: Int32 = 0
     public var joins: [Join] = []
+    /// A joined user namespace (a pod's) must own the namespaces made for the container: they are
+    /// then made with unshare after the joins instead of by clone.
+    public var createsAfterJoin: Bool { joins.contains { $0.flag == CS_CLONE_NEWUSER } }
     public var uidMap: String?
     public var gidMap: String?
     public var denySetgroups = false

@@ -26,7 +26,10 @@ struct Spawner {
 
     /// setns(CLONE_NEWPID) moves only the caller's children: an init that joins a pid namespace
     /// (a pod's, shared by its containers) is the child's fork, as every exec'd process is.
-    var joinsPIDNamespace: Bool { plan.joins.contains { $0.flag == CS_CLONE_NEWPID } }
+    /// The process that goes on must be a fork: setns and unshare of a pid namespace apply to children.
+    var joinsPIDNamespace: Bool {
+        plan.joins.contains { $0.flag == CS_CLONE_NEWPID } || (plan.createsAfterJoin && plan.cloneFlags & CS_CLONE_NEWPID != 0)
+    }
 
     /// The pid of the process (waiting on the FIFO, or for exec already running) and a pidfd of it.
     func spawn() throws(RuntimeError) -> (pid: Int32, pidfd: Int32) {
