@@ -30,12 +30,14 @@ int cs_malloc_mmap_threshold(int bytes);
 int cs_gettid(void);
 /// A pod's namespaces (`flags`: CLONE_NEWNET|NEWIPC|NEWUTS), unshared by the calling process, which
 /// must be single-threaded: lo up, the hostname, sysctls (keys with dots), then each bind-mounted at
-/// `dir`/net, ipc, uts. On failure, errno and `*step` say where.
-int cs_pin_namespaces(int flags, const char *dir, const char *hostname, const char *const *keys,
-                      const char *const *values, int count, const char **step);
+/// `dir`/net, ipc, uts. With `uid_map` and `gid_map` ("0 100000 65536\n"), a user namespace with
+/// those maps owns them, pinned at `dir`/user. On failure, errno and `*step` say where.
+int cs_pin_namespaces(int flags, const char *dir, const char *uid_map, const char *gid_map, const char *hostname,
+                      const char *const *keys, const char *const *values, int count, const char **step);
 /// A new pid namespace whose pid 1 is `holder --pause` (skiff-monitor), forked by the calling
-/// single-threaded process; returns its pid (host view) or -1 with errno.
-pid_t cs_start_pid_holder(const char *holder);
+/// single-threaded process (which joins `userns` first, when given: the pid namespace is then
+/// that one's); returns its pid (host view) or -1 with errno.
+pid_t cs_start_pid_holder(const char *holder, const char *userns);
 /// pipe2(O_CLOEXEC), which Swift's Glibc module does not declare: a pipe no concurrent spawn can inherit.
 int cs_pipe_cloexec(int fds[2]);
 /// 1 if `name` in `dirfd` is the root of a mount (statx STATX_ATTR_MOUNT_ROOT), 0 if not, -1 unknown.
