@@ -4,7 +4,7 @@
 // where the filesystem was mounted). So, still root on the host, it clones the rootfs and each
 // bind source as a detached tree (open_tree), idmaps the trees that ask for it with the joined
 // namespace, and attaches them in the container's mount namespace later (move_mount), as runc 1.2
-// does with its mount sources.
+// does with its mount sources. skiffd binds a pod's image layers the same way (cs_idmapped_bind).
 #define _GNU_SOURCE
 #include "cs_internal.h"
 
@@ -38,6 +38,11 @@ static int open_tree_at(const char *path, int recursive) {
     return (int)syscall(SYS_open_tree, AT_FDCWD, path, flags);
 }
 
+static int set_idmap(int tree, int userns_fd, int recursive) {
+    struct cs_idmap_attr a = { CS_MOUNT_ATTR_IDMAP, 0, 0, (uint64_t)userns_fd };
+    return (int)syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &a, sizeof a);
+}
+
 void cs_open_trees(const cs_plan *plan, int userns_fd) {
     // The cwd goes along into the new mount namespace: the rootfs tree is attached on it there.
     int dir = open(plan->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -54,10 +59,7 @@ void cs_open_trees(const cs_plan *plan, int userns_fd) {
         int recursive = (m->flags & MS_REC) != 0;
         trees[i] = open_tree_at(m->source, recursive);
         if (trees[i] < 0) cs_fail(CS_STAGE_MOUNT, errno, i);
-        if (!m->idmap) continue;
-        struct cs_idmap_attr a = { CS_MOUNT_ATTR_IDMAP, 0, 0, (uint64_t)userns_fd };
-        if (syscall(SYS_mount_setattr, trees[i], "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &a, sizeof a) != 0)
-            cs_fail(CS_STAGE_MOUNT, errno, i);
+        if (m->idmap && set_idmap(trees[i], userns_fd, recursive) != 0) cs_fail(CS_STAGE_MOUNT, errno, i);
     }
 }
 
@@ -68,4 +70,17 @@ int cs_mount_tree(int index) { return trees ? trees[index] : -1; }
 int cs_attach_tree(int tree, const char *target) {
     // Targets are /proc/self/fd/N: followed (a magic link), as mount(2) follows them.
     return (int)syscall(SYS_move_mount, tree, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_SYMLINKS);
+}
+
+int cs_idmapped_bind(const char *source, const char *target, const char *userns) {
+    int ns = open(userns, O_RDONLY | O_CLOEXEC);
+    if (ns < 0) return -1;
+    int tree = open_tree_at(source, 0);
+    int rc = tree < 0 ? -1 : set_idmap(tree, ns, 0);
+    if (rc == 0) rc = cs_attach_tree(tree, target);
+    int saved = errno;
+    if (tree >= 0) close(tree);
+    close(ns);
+    errno = saved;
+    return rc;
 }

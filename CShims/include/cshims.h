@@ -34,6 +34,9 @@ int cs_gettid(void);
 /// those maps owns them, pinned at `dir`/user. On failure, errno and `*step` say where.
 int cs_pin_namespaces(int flags, const char *dir, const char *uid_map, const char *gid_map, const char *hostname,
                       const char *const *keys, const char *const *values, int count, const char **step);
+/// Binds `source` (not recursively) at `target`, idmapped with the user namespace whose nsfs file is
+/// `userns`: files appear owned by the ids that namespace maps theirs to (a pod's image layers).
+int cs_idmapped_bind(const char *source, const char *target, const char *userns);
 /// A new pid namespace whose pid 1 is `holder --pause` (skiff-monitor), forked by the calling
 /// single-threaded process (which joins `userns` first, when given: the pid namespace is then
 /// that one's); returns its pid (host view) or -1 with errno.

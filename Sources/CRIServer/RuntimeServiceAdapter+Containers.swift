@@ -2,6 +2,7 @@ import CRIAPI
 import Foundation
 import GRPCCore
 import JSONCoding
+import OCI
 import PodManager
 import SpecBuilder
 
@@ -104,12 +105,30 @@ extension RuntimeServiceAdapter {
         return out
     }
 
-    /// A pod or container that asks for a user namespace must not run without one: refused plainly
-    /// until Skiff maps ids (Status reports the handlers without user-namespace support).
-    static func refuseUserNamespace(_ options: Runtime_V1_NamespaceOption) throws {
-        if options.hasUsernsOptions, options.usernsOptions.mode != .node {
-            throw CRIStatus.unimplemented("A user namespace (userns_options mode POD)")
+    /// userns_options: the node's (mode NODE, or none), or the pod's own with its mappings (POD).
+    /// A container follows its pod: the kubelet repeats the pod's options in each container's.
+    static func userNamespace(_ options: Runtime_V1_NamespaceOption) throws -> PodSandboxSpec.UserNamespace? {
+        guard options.hasUsernsOptions else { return nil }
+        let field = "namespace_options.userns_options"
+        let userns = options.usernsOptions
+        let ranges = { (list: [Runtime_V1_IDMapping]) in
+            list.map { PodSandboxSpec.IDRange(containerID: $0.containerID, hostID: $0.hostID, length: $0.length) }
         }
+        switch userns.mode {
+        case .node:
+            guard userns.uids.isEmpty, userns.gids.isEmpty else {
+                throw PodManagerError.invalidArgument(field: field, reason: "mode NODE takes no mappings")
+            }
+            return nil
+        case .pod:
+            return .init(uids: ranges(userns.uids), gids: ranges(userns.gids))
+        case .container, .target, .UNRECOGNIZED:
+            throw PodManagerError.invalidArgument(field: field + ".mode", reason: "a user namespace is the node's (NODE) or the pod's (POD)")
+        }
+    }
+
+    static func idMappings(_ list: [Runtime_V1_IDMapping]) -> [RuntimeSpec.IDMapping] {
+        list.map { RuntimeSpec.IDMapping(containerID: $0.containerID, hostID: $0.hostID, size: $0.length) }
     }
 
     static func isImageVolume(_ mount: Runtime_V1_Mount) -> Bool { mount.hasImage && !mount.image.image.isEmpty }
@@ -140,7 +159,8 @@ extension RuntimeServiceAdapter {
             case .UNRECOGNIZED(let n): throw PodManagerError.invalidArgument(field: "mounts.propagation", reason: "unknown value \(n)")
             }
             return .init(containerPath: mount.containerPath, hostPath: mount.hostPath, readonly: mount.readonly, propagation: propagation,
-                         recursiveReadOnly: mount.recursiveReadOnly)
+                         recursiveReadOnly: mount.recursiveReadOnly, uidMappings: idMappings(mount.uidMappings),
+                         gidMappings: idMappings(mount.gidMappings))
         }
         // Their type and numbers come from a stat of the host's node, in PodManager.
         c.devices = config.devices.map {
@@ -165,7 +185,8 @@ extension RuntimeServiceAdapter {
         c.security.strictSupplementalGroups = s.supplementalGroupsPolicy == .strict
         if !s.maskedPaths.isEmpty { c.security.maskedPaths = s.maskedPaths }
         if !s.readonlyPaths.isEmpty { c.security.readonlyPaths = s.readonlyPaths }
-        try refuseUserNamespace(s.namespaceOptions)
+        // Checked only for its form: the pod's namespace is what the container joins.
+        _ = try userNamespace(s.namespaceOptions)
         switch s.namespaceOptions.pid {
         case .container: c.security.pid = .container
         case .node: c.security.pid = .node

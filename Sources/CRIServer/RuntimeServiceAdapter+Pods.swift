@@ -71,7 +71,7 @@ extension RuntimeServiceAdapter {
         spec.cgroupParent = config.linux.cgroupParent
         spec.sysctls = config.linux.sysctls
         let options = config.linux.securityContext.namespaceOptions
-        try refuseUserNamespace(options)
+        spec.userNamespace = try userNamespace(options)
         spec.network = mode(options.network)
         spec.pid = mode(options.pid)
         spec.ipc = mode(options.ipc)

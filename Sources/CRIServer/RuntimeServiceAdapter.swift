@@ -59,7 +59,10 @@ public struct RuntimeServiceAdapter: Runtime_V1_RuntimeService.SimpleServiceProt
                     $0.name = name
                     // skiff applies `rro` with mount_setattr; what another binary supports is not known here.
                     let builtIn = name.isEmpty || name == SkiffConfiguration.Runtime.builtInHandler
-                    $0.features = .with { $0.recursiveReadOnlyMounts = builtIn; $0.userNamespaces = false }
+                    $0.features = .with {
+                        $0.recursiveReadOnlyMounts = builtIn
+                        $0.userNamespaces = builtIn && PodSandboxes.supportsUserNamespaces
+                    }
                 }
             }
             response.features = .with { $0.supplementalGroupsPolicy = true }

@@ -11,18 +11,50 @@ struct ContainerRootfs {
     let directory: String   // <root>/containers/<id>
     var rootfs: String { directory + "/rootfs" }
 
-    /// `layers` lowest first, as an image lists them.
-    func mount(layers: [String]) throws(PodManagerError) {
+    /// A pod's user namespace: the nsfs file, and the host ids its root has.
+    struct IDMap {
+        var userNamespace: String
+        var rootUID: UInt32
+        var rootGID: UInt32
+    }
+
+    /// Where a pod's layers are bound idmapped while the overlay is mounted (short: lowerdir is bounded).
+    var idmappedLayers: String { directory + "/l" }
+
+    /// `layers` lowest first, as an image lists them. In a pod with a user namespace the layers
+    /// take part idmapped (the image's root owns its files as the container's root, with no copy
+    /// or chown of the shared layers) and the writable layer belongs to the container's root.
+    func mount(layers: [String], idmap: IDMap? = nil) throws(PodManagerError) {
         for dir in [directory + "/upper", directory + "/work", rootfs] {
             do { try FileSystem.makeDirectories(dir, mode: 0o755) } catch { throw .system(SystemError("mkdir \(dir): \(error)", errno: EIO)) }
         }
         guard !layers.isEmpty else { throw .invalidArgument(field: "image", reason: "the image has no layers") }
+        var lowers = layers
+        if let idmap {
+            guard chown(directory + "/upper", idmap.rootUID, idmap.rootGID) == 0 else { throw .system(SystemError("chown", path: directory + "/upper")) }
+            lowers = try layers.indices.map { index throws(PodManagerError) in
+                let target = idmappedLayers + "/\(index)"
+                do { try FileSystem.makeDirectories(target, mode: 0o700) } catch { throw .system(SystemError("mkdir \(target): \(error)", errno: EIO)) }
+                guard cs_idmapped_bind(layers[index], target, idmap.userNamespace) == 0 else {
+                    throw .system(SystemError("idmapped bind of a layer", path: target))
+                }
+                return target
+            }
+        }
+        // The overlay keeps its own clones of the layers' mounts: the idmapped binds can go.
+        defer { if idmap != nil { detachIdmappedLayers() } }
         // overlay's lowerdir lists the top layer first.
-        let options = "lowerdir=" + layers.reversed().joined(separator: ":") + ",upperdir=\(directory)/upper,workdir=\(directory)/work,index=off"
+        let options = "lowerdir=" + lowers.reversed().joined(separator: ":") + ",upperdir=\(directory)/upper,workdir=\(directory)/work,index=off"
         guard options.utf8.count < 4000 else {
             throw .runtimeFailed(operation: "create", message: "the image has too many layers for one overlay mount (\(layers.count))")
         }
         guard Glibc.mount("overlay", rootfs, "overlay", 0, options) == 0 else { throw .system(SystemError("mount overlay", path: rootfs)) }
+    }
+
+    private func detachIdmappedLayers() {
+        for entry in FileSystem.directoryEntries(idmappedLayers) {
+            while umount2(idmappedLayers + "/" + entry, Int32(MNT_DETACH)) == 0 {}
+        }
     }
 
     var imageVolumes: String { directory + "/image-volumes" }
@@ -68,6 +100,7 @@ struct ContainerRootfs {
             while umount2(imageVolumes + "/" + entry, Int32(MNT_DETACH)) == 0 {}
         }
         while umount2(rootfs, Int32(MNT_DETACH)) == 0 {}
+        detachIdmappedLayers()
         do { try FileSystem.removeTree(directory) } catch { throw .system(error) }
     }
 

@@ -178,7 +178,12 @@ public actor Containers {
             imageInput.user = config.config?.user ?? ""
             let rootfs = ContainerRootfs(directory: directory)
             let snapshots = Snapshots(root: layout.snapshots)
-            try rootfs.mount(layers: image.chainIDs.map { snapshots.path(of: $0) })
+            let idmap = sandbox.userNamespace.flatMap { userns in
+                userns.uids.first.flatMap { uid in userns.gids.first.map { gid in
+                    ContainerRootfs.IDMap(userNamespace: userns.path, rootUID: uid.hostID, rootGID: gid.hostID)
+                } }
+            }
+            try rootfs.mount(layers: image.chainIDs.map { snapshots.path(of: $0) }, idmap: idmap)
             var input = input
             for (index, (mount, volume)) in volumes.enumerated() {
                 let source = try rootfs.mountImageVolume(index, layers: volume.chainIDs.map { snapshots.path(of: $0) }, subPath: mount.subPath)

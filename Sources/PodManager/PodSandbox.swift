@@ -16,6 +16,8 @@ public struct PodSandboxSpec: Codable, Sendable, Equatable {
     public var network: NamespaceMode = .pod
     public var pid: NamespaceMode = .container
     public var ipc: NamespaceMode = .pod
+    /// A user namespace of the pod's own (userns_options mode POD), or the node's (nil).
+    public var userNamespace: UserNamespace?
     public var runtimeHandler = ""
 
     public init() {}
@@ -23,6 +25,38 @@ public struct PodSandboxSpec: Codable, Sendable, Equatable {
     /// CRI's NamespaceMode: the pod's own, a container's own, the node's, or another container's.
     public enum NamespaceMode: String, Codable, Sendable {
         case pod, container, node, target
+    }
+
+    /// The pod's id mappings: one range each for uids and gids, from container id 0.
+    public struct UserNamespace: Codable, Sendable, Equatable {
+        public var uids: [IDRange]
+        public var gids: [IDRange]
+        public init(uids: [IDRange], gids: [IDRange]) {
+            self.uids = uids
+            self.gids = gids
+        }
+
+        /// "0 100000 65536": as uid_map and gid_map take it (and `skiff sandbox-pin`).
+        public var uidMap: String { uids.map(\.line).joined(separator: "\n") }
+        public var gidMap: String { gids.map(\.line).joined(separator: "\n") }
+    }
+
+    public struct IDRange: Codable, Sendable, Equatable {
+        public var containerID: UInt32
+        public var hostID: UInt32
+        public var length: UInt32
+        public init(containerID: UInt32, hostID: UInt32, length: UInt32) {
+            self.containerID = containerID
+            self.hostID = hostID
+            self.length = length
+        }
+
+        var line: String { "\(containerID) \(hostID) \(length)" }
+
+        /// The id the container sees for a host id, if this range maps it.
+        public func containerID(forHost id: UInt32) -> UInt32? {
+            id >= hostID && UInt64(id) < UInt64(hostID) + UInt64(length) ? containerID + (id - hostID) : nil
+        }
     }
 
     public struct DNS: Codable, Sendable, Equatable {

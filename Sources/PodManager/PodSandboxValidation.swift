@@ -31,6 +31,7 @@ enum PodSandboxValidation {
         guard spec.pid != .target else {
             throw .invalidArgument(field: "linux.security_context.namespace_options.pid", reason: "TARGET is for containers")
         }
+        if let userns = spec.userNamespace { try validate(userns, spec) }
         for mapping in spec.portMappings {
             guard ["tcp", "udp", "sctp"].contains(mapping.proto), (0...65535).contains(mapping.containerPort),
                   (0...65535).contains(mapping.hostPort), mapping.hostIP.isEmpty || isIP(mapping.hostIP) else {
@@ -53,6 +54,39 @@ enum PodSandboxValidation {
         }
         return sysctls
     }
+
+    /// The kubelet gives a pod one range of each, from container id 0 (where the image's root
+    /// lives); the pod's namespaces must be its own, since the user namespace owns them.
+    static func validate(_ userns: PodSandboxSpec.UserNamespace, _ spec: PodSandboxSpec) throws(PodManagerError) {
+        let field = "linux.security_context.namespace_options.userns_options"
+        for (name, ranges) in [("uids", userns.uids), ("gids", userns.gids)] {
+            guard ranges.count == 1, let range = ranges.first else {
+                throw .invalidArgument(field: field + "." + name, reason: "exactly one mapping is supported, \(ranges.count) given")
+            }
+            guard range.containerID == 0 else {
+                throw .invalidArgument(field: field + "." + name, reason: "the mapping must start at container id 0, not \(range.containerID)")
+            }
+            guard range.length > 0, UInt64(range.hostID) + UInt64(range.length) <= UInt64(UInt32.max) else {
+                throw .invalidArgument(field: field + "." + name, reason: "host ids \(range.hostID) + \(range.length) are out of range")
+            }
+            guard range.hostID > 0 else {
+                throw .invalidArgument(field: field + "." + name, reason: "the node's root (host id 0) cannot be mapped into a pod")
+            }
+        }
+        guard spec.network == .pod, spec.ipc == .pod, spec.pid != .node else {
+            throw .invalidArgument(field: field, reason: "a user namespace needs the pod's own network, IPC and PID namespaces")
+        }
+    }
+
+    /// A pod's containers see the image's files as their own through idmapped overlay layers,
+    /// which came in Linux 5.19 (idmapped binds for volumes in 5.12).
+    static let kernelSupportsUserNamespaces: Bool = {
+        var host = utsname()
+        uname(&host)
+        let release = withUnsafeBytes(of: host.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        let parts = release.split(whereSeparator: { !$0.isNumber }).prefix(2).compactMap { Int($0) }
+        return parts.count == 2 && (parts[0], parts[1]) >= (5, 19)
+    }()
 
     /// CNI capability arguments: `portMappings` (mappings with a host port) and `dns`.
     static func capabilityArgs(_ spec: PodSandboxSpec) -> [String: [UInt8]] {

@@ -61,12 +61,23 @@ public actor PodSandboxes {
         }
     }
 
+    /// Whether the built-in handler can run pods in user namespaces here (`Status` features).
+    public nonisolated static var supportsUserNamespaces: Bool { PodSandboxValidation.kernelSupportsUserNamespaces }
+
     /// RunPodSandbox. A retry of a create that outlived its caller finds the ready pod again.
     public func run(_ spec: PodSandboxSpec) async throws -> String {
         let sysctls = try PodSandboxValidation.validate(spec)
         guard handlers.contains(spec.runtimeHandler) else {
             throw PodManagerError.invalidArgument(field: "runtime_handler",
                                                   reason: "unknown handler \"\(spec.runtimeHandler)\" (this node has: \(handlers.filter { !$0.isEmpty }.sorted().joined(separator: ", ")))")
+        }
+        if spec.userNamespace != nil {
+            guard spec.runtimeHandler.isEmpty || spec.runtimeHandler == SkiffConfiguration.Runtime.builtInHandler else {
+                throw PodManagerError.wrongState("runtime handler \"\(spec.runtimeHandler)\" does not support user namespaces (Status lists the handlers that do)")
+            }
+            guard PodSandboxValidation.kernelSupportsUserNamespaces else {
+                throw PodManagerError.wrongState("this kernel cannot give a pod a user namespace: idmapped overlay layers need Linux 5.19 or later")
+            }
         }
         if let existing = pods.values.first(where: { $0.spec.reservedName == spec.reservedName }) {
             guard existing.state == .ready, existing.spec == spec else {
@@ -166,6 +177,10 @@ public actor PodSandboxes {
         input.ipcNamespace = namespaces.ipcPath
         input.utsNamespace = namespaces.utsPath
         input.pidNamespace = namespaces.pidPath
+        if let userns = record.spec.userNamespace, let path = namespaces.userPath {
+            input.userNamespace = .init(path: path, uids: userns.uids.map { .init(containerID: $0.containerID, hostID: $0.hostID, size: $0.length) },
+                                        gids: userns.gids.map { .init(containerID: $0.containerID, hostID: $0.hostID, size: $0.length) })
+        }
         input.cgroupParent = record.spec.cgroupParent
         input.systemdCgroup = systemdCgroup
         input.hostnameFile = store.volatileDirectory(id) + "/hostname"
@@ -189,7 +204,8 @@ public actor PodSandboxes {
 
     private func namespaces(_ record: PodSandboxRecord) -> SandboxNamespaces {
         SandboxNamespaces(directory: store.namespacesDirectory(record.id), network: record.spec.network != .node,
-                          ipc: record.spec.ipc != .node, uts: record.spec.network != .node, pid: record.spec.pid == .pod)
+                          ipc: record.spec.ipc != .node, uts: record.spec.network != .node, pid: record.spec.pid == .pod,
+                          userMaps: record.spec.userNamespace.map { ($0.uidMap, $0.gidMap) })
     }
 
     private func attachment(_ record: PodSandboxRecord) -> CNIAttachment {

@@ -14,13 +14,21 @@ public struct SandboxNamespaces: Sendable, Equatable {
     public var uts: Bool
     /// A pid namespace shared by the pod's containers, held by a `skiff-monitor --pause` as its pid 1.
     public var pid: Bool
+    /// The pod's user namespace maps ("0 100000 65536" each), which then owns all the others.
+    public var userMaps: (uid: String, gid: String)?
 
-    public init(directory: String, network: Bool, ipc: Bool, uts: Bool, pid: Bool = false) {
+    public init(directory: String, network: Bool, ipc: Bool, uts: Bool, pid: Bool = false, userMaps: (uid: String, gid: String)? = nil) {
         self.directory = directory
         self.network = network
         self.ipc = ipc
         self.uts = uts
         self.pid = pid
+        self.userMaps = userMaps
+    }
+
+    public static func == (a: Self, b: Self) -> Bool {
+        a.directory == b.directory && a.network == b.network && a.ipc == b.ipc && a.uts == b.uts && a.pid == b.pid
+            && a.userMaps?.uid == b.userMaps?.uid && a.userMaps?.gid == b.userMaps?.gid
     }
 
     var holderFile: String { directory + "/pid-holder" }
@@ -40,6 +48,7 @@ public struct SandboxNamespaces: Sendable, Equatable {
     public var networkPath: String? { network ? directory + "/net" : nil }
     public var ipcPath: String? { ipc ? directory + "/ipc" : nil }
     public var utsPath: String? { uts ? directory + "/uts" : nil }
+    public var userPath: String? { userMaps == nil ? nil : directory + "/user" }
 
     /// Creates and pins them; `sysctls` must be the pod's validated ones (dotted keys). A failure
     /// leaves nothing behind.
@@ -52,6 +61,7 @@ public struct SandboxNamespaces: Sendable, Equatable {
         if ipc { args.append("--ipc") }
         if uts { args.append("--uts") }
         if let hostname { args += ["--hostname", hostname] }
+        if let userMaps { args += ["--uid-map", userMaps.uid, "--gid-map", userMaps.gid] }
         for (key, value) in sysctls { args += ["--sysctl", "\(key)=\(value)"] }
         if pid {
             guard let holder else { throw .system("a shared pid namespace needs the skiff-monitor program") }
@@ -86,7 +96,8 @@ public struct SandboxNamespaces: Sendable, Equatable {
         // The holder first: with it goes everything still in the pod's pid namespace.
         if let holder = pidHolder { kill(holder, SIGKILL) }
         unlink(holderFile)
-        for name in ["net", "ipc", "uts"] {
+        // The user namespace last: it owns the others.
+        for name in ["net", "ipc", "uts", "user"] {
             let path = directory + "/" + name
             // Detached: a namespace still joined by a container lives on until that container ends.
             while umount2(path, Int32(MNT_DETACH)) == 0 {}

@@ -1,3 +1,5 @@
+import OCI
+
 /// A container's CRI config in Skiff's terms (CRIServer translates the protobuf), with what the
 /// image and the pod add: everything `SpecBuilder` needs, so that it does no I/O.
 public struct ContainerInput: Sendable, Equatable {
@@ -37,13 +39,19 @@ public struct ContainerInput: Sendable, Equatable {
         public var propagation = Propagation.private
         /// Read-only all the way down, submounts included (CRI's recursive_read_only).
         public var recursiveReadOnly = false
+        /// An idmapped mount, as the kubelet asks for each volume of a pod with a user namespace:
+        /// these must be the pod's own mappings.
+        public var uidMappings: [RuntimeSpec.IDMapping] = []
+        public var gidMappings: [RuntimeSpec.IDMapping] = []
         public init(containerPath: String, hostPath: String, readonly: Bool = false, propagation: Propagation = .private,
-                    recursiveReadOnly: Bool = false) {
+                    recursiveReadOnly: Bool = false, uidMappings: [RuntimeSpec.IDMapping] = [], gidMappings: [RuntimeSpec.IDMapping] = []) {
             self.containerPath = containerPath
             self.hostPath = hostPath
             self.readonly = readonly
             self.propagation = propagation
             self.recursiveReadOnly = recursiveReadOnly
+            self.uidMappings = uidMappings
+            self.gidMappings = gidMappings
         }
     }
 
@@ -151,6 +159,17 @@ public struct ImageInput: Sendable, Equatable {
 
 /// The pod the container joins, and where its files are.
 public struct SandboxInput: Sendable, Equatable {
+    public struct UserNamespace: Sendable, Equatable {
+        public var path: String
+        public var uids: [RuntimeSpec.IDMapping]
+        public var gids: [RuntimeSpec.IDMapping]
+        public init(path: String, uids: [RuntimeSpec.IDMapping], gids: [RuntimeSpec.IDMapping]) {
+            self.path = path
+            self.uids = uids
+            self.gids = gids
+        }
+    }
+
     public var id = ""
     public var name = ""
     public var namespace = ""
@@ -163,6 +182,8 @@ public struct SandboxInput: Sendable, Equatable {
     public var pidNamespace: String?
     public var cgroupParent = ""
     public var systemdCgroup = false
+    /// The pod's user namespace, when it has one (then it owns all the others).
+    public var userNamespace: UserNamespace?
     /// The pod's `hostname` and `resolv.conf` files.
     public var hostnameFile = ""
     public var resolvConfFile = ""

@@ -36,10 +36,28 @@ extension SpecBuilder {
             }
             let destination = Self.clean(m.containerPath)
             mounts.removeAll { Self.clean($0.destination) == destination }
-            mounts.append(RuntimeSpec.Mount(destination: m.containerPath, type: "bind", source: m.hostPath,
-                                            options: ["rbind", propagation, m.recursiveReadOnly ? "rro" : m.readonly ? "ro" : "rw"]))
+            var mount = RuntimeSpec.Mount(destination: m.containerPath, type: "bind", source: m.hostPath,
+                                          options: ["rbind", propagation, m.recursiveReadOnly ? "rro" : m.readonly ? "ro" : "rw"])
+            (mount.uidMappings, mount.gidMappings) = try idmap(m, sandbox: sandbox, field: field)
+            mounts.append(mount)
         }
         return mounts
+    }
+
+    /// In a pod with a user namespace every volume is idmapped with the pod's mappings (the files'
+    /// owners on the node are the owners the container sees); mappings asked for elsewhere, or other
+    /// mappings, are refused.
+    func idmap(_ m: ContainerInput.Mount, sandbox: SandboxInput, field: String) throws(SpecError) -> ([RuntimeSpec.IDMapping]?, [RuntimeSpec.IDMapping]?) {
+        guard let userns = sandbox.userNamespace else {
+            guard m.uidMappings.isEmpty, m.gidMappings.isEmpty else {
+                throw .invalid(field: field + ".uidMappings", reason: "idmapped mounts need a pod with a user namespace")
+            }
+            return (nil, nil)
+        }
+        guard m.uidMappings.isEmpty || m.uidMappings == userns.uids, m.gidMappings.isEmpty || m.gidMappings == userns.gids else {
+            throw .invalid(field: field + ".uidMappings", reason: "must be the pod's user namespace mappings")
+        }
+        return (userns.uids, userns.gids)
     }
 
     /// The pod's namespaces by path, a mount and cgroup namespace of the container's own, and the
@@ -54,6 +72,7 @@ extension SpecBuilder {
         if let path = sandbox.networkNamespace { namespaces.append(.init(type: "network", path: path)) }
         if let path = sandbox.ipcNamespace { namespaces.append(.init(type: "ipc", path: path)) }
         if let path = sandbox.utsNamespace { namespaces.append(.init(type: "uts", path: path)) }
+        if let userns = sandbox.userNamespace { namespaces.append(.init(type: "user", path: userns.path)) }
         return namespaces
     }
 

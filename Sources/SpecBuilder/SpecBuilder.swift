@@ -37,6 +37,10 @@ public struct SpecBuilder: Sendable {
         spec.mounts = try mounts(c, sandbox: sandbox)
         var linux = spec.linux ?? RuntimeSpec.Linux()
         linux.namespaces = namespaces(c, sandbox: sandbox)
+        if let userns = sandbox.userNamespace {
+            linux.uidMappings = userns.uids
+            linux.gidMappings = userns.gids
+        }
         linux.cgroupsPath = cgroupsPath(c, sandbox: sandbox)
         linux.resources = try resources(c)
         if c.mounts.contains(where: { $0.propagation == .bidirectional }) {

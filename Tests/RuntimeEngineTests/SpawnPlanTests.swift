@@ -111,3 +111,41 @@ import Testing
         #expect(try MountOptions(["rbind", "ro"]).recursiveAttributes == 0)
     }
 }
+
+/// A pod's user namespace joined by path: what the container makes goes after the join, and
+/// idmapped binds are only the container's own mappings.
+@Suite struct SpawnPlanUserNamespaceTests {
+    let host = SpawnPlan.Host(bundle: "/b", lastCap: 40, isDirectory: { _ in true })
+    let pod = [RuntimeSpec.IDMapping(containerID: 0, hostID: 100_000, size: 65536)]
+
+    func plan(joinUser: Bool = true, mountMappings: [RuntimeSpec.IDMapping]? = nil, options: [String] = ["rbind"]) throws(RuntimeError) -> SpawnPlan {
+        var spec = RuntimeSpec.defaultSpec()
+        var linux = spec.linux ?? RuntimeSpec.Linux()
+        if joinUser {
+            linux.namespaces = (linux.namespaces ?? []).filter { $0.type != "network" } + [.init(type: "user", path: "/run/skiff/ns/p/user"), .init(type: "network", path: "/run/skiff/ns/p/net")]
+            linux.uidMappings = pod
+            linux.gidMappings = pod
+        }
+        spec.linux = linux
+        spec.mounts = (spec.mounts ?? []) + [RuntimeSpec.Mount(destination: "/data", type: "bind", source: "/srv/data", options: options,
+                                                                uidMappings: mountMappings, gidMappings: mountMappings)]
+        return try SpawnPlan.build(spec, host: host)
+    }
+
+    @Test func joiningAUserNamespaceMakesTheRestInsideIt() throws {
+        let p = try plan(mountMappings: pod)
+        #expect(p.createsAfterJoin && p.bindDevices)
+        #expect(p.joins.first?.flag == CS_CLONE_NEWUSER)
+        #expect(p.cloneFlags & CS_CLONE_NEWNS != 0 && p.cloneFlags & CS_CLONE_NEWUSER == 0)
+        #expect(p.mounts.last?.idmap == true)
+        #expect(try plan(options: ["rbind", "idmap"]).mounts.last?.idmap == true)
+        #expect(try plan().mounts.last?.idmap == false)
+    }
+
+    @Test func idmapOutsideAJoinedUserNamespaceOrWithOtherMappingsIsRefused() {
+        #expect(throws: RuntimeError.self) { try plan(joinUser: false, mountMappings: pod) }
+        #expect(throws: RuntimeError.self) { try plan(joinUser: false, options: ["rbind", "idmap"]) }
+        #expect(throws: RuntimeError.self) { try plan(mountMappings: [.init(containerID: 0, hostID: 200_000, size: 65536)]) }
+        #expect(throws: RuntimeError.self) { try plan(options: ["rbind", "idmap=0:1:2"]) }
+    }
+}

@@ -219,3 +219,38 @@ import Testing
         #expect(try profile(.localhost("mine")) == "mine" && profile(.localhost("localhost/mine")) == "mine")
     }
 }
+
+/// A pod with a user namespace: containers join it, carry its mappings, and idmap their volumes.
+@Suite struct SpecBuilderUserNamespaceTests {
+    let mapping = [RuntimeSpec.IDMapping(containerID: 0, hostID: 100_000, size: 65536)]
+
+    func build(podUserns: Bool, volumeMappings: [RuntimeSpec.IDMapping] = []) throws(SpecError) -> RuntimeSpec {
+        var sandbox = SandboxInput()
+        sandbox.id = "pod1"
+        sandbox.networkNamespace = "/run/skiff/ns/pod1/net"
+        if podUserns { sandbox.userNamespace = .init(path: "/run/skiff/ns/pod1/user", uids: mapping, gids: mapping) }
+        var c = ContainerInput()
+        c.id = "c1"
+        c.mounts = [.init(containerPath: "/data", hostPath: "/srv/data", uidMappings: volumeMappings, gidMappings: volumeMappings)]
+        var image = ImageInput()
+        image.cmd = ["/bin/sh"]
+        return try SpecBuilder().build(c, image: image, sandbox: sandbox, rootfs: "/r")
+    }
+
+    @Test func containersJoinThePodsUserNamespaceAndIdmapVolumes() throws {
+        let spec = try build(podUserns: true, volumeMappings: mapping)
+        #expect(spec.linux?.namespaces?.contains(.init(type: "user", path: "/run/skiff/ns/pod1/user")) == true)
+        #expect(spec.linux?.uidMappings == mapping && spec.linux?.gidMappings == mapping)
+        let volume = spec.mounts?.first { $0.destination == "/data" }
+        #expect(volume?.uidMappings == mapping && volume?.gidMappings == mapping)
+        // The kubelet sends the mappings, but a volume without them is idmapped all the same.
+        #expect(try build(podUserns: true).mounts?.first { $0.destination == "/data" }?.uidMappings == mapping)
+        let plain = try build(podUserns: false)
+        #expect(plain.linux?.namespaces?.contains { $0.type == "user" } == false && plain.linux?.uidMappings == nil)
+    }
+
+    @Test func volumeMappingsOtherThanThePodsAreRefused() {
+        #expect(throws: SpecError.self) { try build(podUserns: false, volumeMappings: mapping) }
+        #expect(throws: SpecError.self) { try build(podUserns: true, volumeMappings: [.init(containerID: 0, hostID: 1, size: 10)]) }
+    }
+}
