@@ -127,8 +127,8 @@ struct PodSandboxTests {
             (.with { $0.config = Self.config(); $0.config.dnsConfig.servers = ["nameserver 1.1.1.1\nsearch evil"] }, .invalidArgument),
             (.with { $0.config = Self.config(); $0.config.linux.securityContext.namespaceOptions.network = .UNRECOGNIZED(9) }, .invalidArgument),
             (.with { $0.config = Self.config(); $0.runtimeHandler = "kata" }, .invalidArgument),
-            // A user namespace is asked for: never run without one.
-            (.with { $0.config = Self.config(); $0.config.linux.securityContext.namespaceOptions.usernsOptions.mode = .pod }, .unimplemented),
+            // A user namespace of the pod's own without its mappings: never run without one.
+            (.with { $0.config = Self.config(); $0.config.linux.securityContext.namespaceOptions.usernsOptions.mode = .pod }, .invalidArgument),
         ]
         for (request, expected) in cases {
             #expect(await code { _ = try await daemon.withClient { try await $0.runtime.runPodSandbox(request, options: $0.options) } } == expected)

@@ -55,8 +55,22 @@ import Testing
         let reply = try await daemon.withClient { cri in try await cri.runtime.status(Runtime_V1_StatusRequest(), options: cri.options) }
         #expect(reply.runtimeHandlers.map(\.name) == ["", "skiff", "runc"])
         #expect(reply.runtimeHandlers.map(\.features.recursiveReadOnlyMounts) == [true, true, false])
-        #expect(reply.runtimeHandlers.allSatisfy { !$0.features.userNamespaces })
+        // User namespaces: the built-in handler's, where the kernel idmaps overlay layers.
+        let userns = kernelAtLeast(5, 19)
+        #expect(reply.runtimeHandlers.map(\.features.userNamespaces) == [userns, userns, false])
         #expect(reply.features.supplementalGroupsPolicy)
+        let refused = await { () async -> RPCError.Code? in
+            do {
+                _ = try await daemon.withClient { cri in
+                    try await cri.runtime.runPodSandbox(.with {
+                        $0.runtimeHandler = "runc"
+                        $0.config = UserNamespaceTests.podConfig("runc-userns", userns: UserNamespaceTests.userns(), logs: daemon.dir)
+                    }, options: cri.options)
+                }
+                return nil
+            } catch let error as RPCError { return error.code } catch { return .unknown }
+        }()
+        #expect(refused == .failedPrecondition, "a handler without user namespaces")
     }
 
     @Test func updateRuntimeConfigKeepsAValidPodCIDRAndRejectsABadOne() async throws {
