@@ -115,6 +115,23 @@ struct UserNamespaceTests {
         #expect(!FileManager.default.fileExists(atPath: node.daemon.state + "/ns/" + pod))
     }
 
+    /// shareProcessNamespace: the pod's pid namespace belongs to its user namespace too, so its
+    /// containers mount their /proc and see the holder as pid 1.
+    @Test func aSharedPidNamespaceBelongsToThePodsUserNamespace() async throws {
+        let node = try await Self.node()
+        let logs = node.logs
+        var config = Self.podConfig("shared", userns: Self.userns(), logs: logs)
+        config.linux.securityContext.namespaceOptions.pid = .pod
+        let pod = try await node.daemon.withClient { try await $0.runtime.runPodSandbox(.with { $0.config = config }, options: $0.options).podSandboxID }
+        let id = try await node.create("ps", "cat /proc/self/uid_map; tr '\\0' ' ' < /proc/1/cmdline", pod: pod, pid: .pod)
+        _ = try await node.daemon.withClient { try await $0.runtime.startContainer(.with { $0.containerID = id }, options: $0.options) }
+        let done = try await node.waitFor(id, .containerExited)
+        let log = (try? String(contentsOfFile: done.logPath, encoding: .utf8)) ?? ""
+        #expect(done.exitCode == 0 && log.contains("\(Self.base)") && log.contains("--pause"), "\(log)")
+        _ = try await node.daemon.withClient { try await $0.runtime.removePodSandbox(.with { $0.podSandboxID = pod }, options: $0.options) }
+        #expect(!FileManager.default.fileExists(atPath: node.daemon.state + "/ns/" + pod))
+    }
+
     @Test func badUserNamespaceRequestsAreRefused() async throws {
         let node = try await Self.node()
         let logs = node.logs
