@@ -39,11 +39,13 @@ public struct RuntimeFeatures: Codable, Equatable, Sendable {
         public var apparmor: Enabled
         public var selinux: Enabled
         public var intelRdt: Enabled
+        /// `idmap`: idmapped bind mounts (`idmap`/`ridmap`, or a mount's mappings).
+        public var mountExtensions: [String: Enabled]?
 
         public init(namespaces: [String], capabilities: [String], cgroup: Cgroup, seccomp: Seccomp, apparmor: Enabled,
-                    selinux: Enabled, intelRdt: Enabled) {
+                    selinux: Enabled, intelRdt: Enabled, mountExtensions: [String: Enabled]? = nil) {
             (self.namespaces, self.capabilities, self.cgroup, self.seccomp) = (namespaces, capabilities, cgroup, seccomp)
-            (self.apparmor, self.selinux, self.intelRdt) = (apparmor, selinux, intelRdt)
+            (self.apparmor, self.selinux, self.intelRdt, self.mountExtensions) = (apparmor, selinux, intelRdt, mountExtensions)
         }
     }
 

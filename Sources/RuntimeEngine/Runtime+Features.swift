@@ -15,7 +15,9 @@ extension Runtime {
             seccomp: .init(enabled: true, actions: SeccompProgram.actionNames, operators: SeccompProgram.operatorNames,
                            archs: SeccompProgram.architectureNames, knownFlags: SeccompProgram.flagNames,
                            supportedFlags: SeccompProgram.flagNames),
-            apparmor: .init(enabled: host.appArmor), selinux: .init(enabled: false), intelRdt: .init(enabled: false))
+            apparmor: .init(enabled: host.appArmor), selinux: .init(enabled: false), intelRdt: .init(enabled: false),
+            // In a joined user namespace, with that namespace's mappings (a pod's containers).
+            mountExtensions: ["idmap": .init(enabled: true)])
         return RuntimeFeatures(
             ociVersionMin: "1.0.0", ociVersionMax: RuntimeSpec.version,
             hooks: ["prestart", "createRuntime", "poststart", "poststop"],
