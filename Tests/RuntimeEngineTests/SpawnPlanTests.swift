@@ -83,7 +83,8 @@ import Testing
         #expect(o.flags == MountOptions.MountFlag.noSUID)
         #expect(o.propagation == MountOptions.MountFlag.shared | MountOptions.MountFlag.rec)
         #expect(o.data == ["mode=755", "size=1m"])
-        #expect(throws: MountOptions.Unsupported(option: "idmap")) { try MountOptions(["idmap"]) }
+        #expect(try MountOptions(["idmap"]).idmap && MountOptions(["ridmap"]).idmap)
+        #expect(throws: MountOptions.Unsupported(option: "idmap=0:100:10")) { try MountOptions(["idmap=0:100:10"]) }
     }
 
     @Test func signalsAreNamedAsRuncNamesThem() {
