@@ -13,6 +13,10 @@ __attribute__((noreturn)) void cs_fail(int stage, int err, int index);
 void cs_setup_rootfs(const cs_plan *plan);
 void cs_finish_rootfs(const cs_plan *plan);
 
+/// mount_setattr(2)'s argument (its own definition: glibc's and the kernel's headers disagree on
+/// who declares it).
+struct cs_mount_attr { uint64_t attr_set, attr_clr, propagation, userns_fd; };
+
 /// Detached trees made on the host before a user namespace is joined (cs_trees.c): the rootfs
 /// (the cwd is left on its directory) and each bind source, idmapped where asked.
 void cs_open_trees(const cs_plan *plan, int userns_fd);

@@ -116,10 +116,6 @@ static int remount_bind(const char *procpath, unsigned long flags) {
     return mount(NULL, procpath, NULL, MS_REMOUNT | MS_BIND | flags | locked_flags(procpath), NULL);
 }
 
-/// mount_setattr(2)'s argument (its own definition: glibc's and the kernel's headers disagree on
-/// who declares it).
-struct cs_mount_attr { uint64_t attr_set, attr_clr, propagation, userns_fd; };
-
 /// Sets `attr` on the mount at `procpath` and on every mount below it: "rro" makes a volume's
 /// submounts read-only too, which a remount of the top alone does not.
 static int set_recursive(const char *procpath, uint64_t attr) {

@@ -28,8 +28,6 @@
 #endif
 #define CS_MOUNT_ATTR_IDMAP 0x00100000ULL
 
-struct cs_idmap_attr { uint64_t attr_set, attr_clr, propagation, userns_fd; };
-
 static int root_tree = -1;
 static int *trees;   // the plan's tree_fds: the child's copy of the parent's buffer
 
@@ -39,8 +37,16 @@ static int open_tree_at(const char *path, int recursive) {
 }
 
 static int set_idmap(int tree, int userns_fd, int recursive) {
-    struct cs_idmap_attr a = { CS_MOUNT_ATTR_IDMAP, 0, 0, (uint64_t)userns_fd };
+    struct cs_mount_attr a = { CS_MOUNT_ATTR_IDMAP, 0, 0, (uint64_t)userns_fd };
     return (int)syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &a, sizeof a);
+}
+
+/// A clone of a shared mount is a peer of it: it would send the container's mounts back to the
+/// host (and pivot_root refuses a shared root). A slave, as a bind made inside the container's
+/// rslave tree would be; the mount's own propagation is applied once attached.
+static int make_slave(int tree) {
+    struct cs_mount_attr a = { 0, 0, MS_SLAVE, 0 };
+    return (int)syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof a);
 }
 
 void cs_open_trees(const cs_plan *plan, int userns_fd) {
@@ -49,7 +55,7 @@ void cs_open_trees(const cs_plan *plan, int userns_fd) {
     if (dir < 0 || fchdir(dir) != 0) cs_fail(CS_STAGE_ROOTFS_BIND, errno, -1);
     close(dir);
     root_tree = open_tree_at(plan->rootfs, 1);
-    if (root_tree < 0) cs_fail(CS_STAGE_ROOTFS_BIND, errno, -1);
+    if (root_tree < 0 || make_slave(root_tree) != 0) cs_fail(CS_STAGE_ROOTFS_BIND, errno, -1);
     trees = plan->tree_fds;
     if (!trees && plan->mount_count > 0) cs_fail(CS_STAGE_MOUNT, EINVAL, -1);
     for (int i = 0; i < plan->mount_count; i++) {
@@ -58,7 +64,7 @@ void cs_open_trees(const cs_plan *plan, int userns_fd) {
         if (m->fstype || !m->source) continue;
         int recursive = (m->flags & MS_REC) != 0;
         trees[i] = open_tree_at(m->source, recursive);
-        if (trees[i] < 0) cs_fail(CS_STAGE_MOUNT, errno, i);
+        if (trees[i] < 0 || make_slave(trees[i]) != 0) cs_fail(CS_STAGE_MOUNT, errno, i);
         if (m->idmap && set_idmap(trees[i], userns_fd, recursive) != 0) cs_fail(CS_STAGE_MOUNT, errno, i);
     }
 }
@@ -77,6 +83,7 @@ int cs_idmapped_bind(const char *source, const char *target, const char *userns)
     if (ns < 0) return -1;
     int tree = open_tree_at(source, 0);
     int rc = tree < 0 ? -1 : set_idmap(tree, ns, 0);
+    if (rc == 0) rc = make_slave(tree);
     if (rc == 0) rc = cs_attach_tree(tree, target);
     int saved = errno;
     if (tree >= 0) close(tree);
