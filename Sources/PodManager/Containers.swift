@@ -274,6 +274,9 @@ public actor Containers {
     /// The record with any exit the monitor wrote since, kept (so an exit is noticed, and announced, once).
     func current(_ id: String) throws -> CRIContainer {
         var record = try lookup(id)
+        // An operation under way (a start waiting on the runtime) reads the exit itself when it
+        // finishes: reading it here too would announce STOPPED before STARTED, and twice.
+        guard !busy.contains(record.id) else { return record }
         refresh(&record)
         containers[record.id] = record
         return record
@@ -321,7 +324,9 @@ public actor Containers {
     /// Reads every running container's exit record, so a STOPPED event follows an exit within the
     /// watcher's period even when nobody asks for the container's status.
     public func sweep() {
-        for id in containers.keys { if var record = containers[id] { refresh(&record); containers[id] = record } }
+        for id in containers.keys where !busy.contains(id) {
+            if var record = containers[id] { refresh(&record); containers[id] = record }
+        }
     }
 
     private func emit(_ kind: LifecycleEvent.Kind, _ record: CRIContainer) {
