@@ -111,9 +111,6 @@ extension RuntimeServiceAdapter {
         guard options.hasUsernsOptions else { return nil }
         let field = "namespace_options.userns_options"
         let userns = options.usernsOptions
-        let ranges = { (list: [Runtime_V1_IDMapping]) in
-            list.map { PodSandboxSpec.IDRange(containerID: $0.containerID, hostID: $0.hostID, length: $0.length) }
-        }
         switch userns.mode {
         case .node:
             guard userns.uids.isEmpty, userns.gids.isEmpty else {
@@ -121,7 +118,7 @@ extension RuntimeServiceAdapter {
             }
             return nil
         case .pod:
-            return .init(uids: ranges(userns.uids), gids: ranges(userns.gids))
+            return .init(uids: idMappings(userns.uids), gids: idMappings(userns.gids))
         case .container, .target, .UNRECOGNIZED:
             throw PodManagerError.invalidArgument(field: field + ".mode", reason: "a user namespace is the node's (NODE) or the pod's (POD)")
         }

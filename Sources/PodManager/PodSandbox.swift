@@ -1,3 +1,5 @@
+import OCI
+
 /// What a pod sandbox was asked to be: the CRI `PodSandboxConfig` in Skiff's own terms (CRIServer
 /// translates), kept in the pod's record so a restarted skiffd can answer for it.
 public struct PodSandboxSpec: Codable, Sendable, Equatable {
@@ -27,35 +29,21 @@ public struct PodSandboxSpec: Codable, Sendable, Equatable {
         case pod, container, node, target
     }
 
-    /// The pod's id mappings: one range each for uids and gids, from container id 0.
+    /// The pod's id mappings: one range each for uids and gids, from container id 0 (OCI's form,
+    /// which the containers' specs carry as they are).
     public struct UserNamespace: Codable, Sendable, Equatable {
-        public var uids: [IDRange]
-        public var gids: [IDRange]
-        public init(uids: [IDRange], gids: [IDRange]) {
+        public var uids: [RuntimeSpec.IDMapping]
+        public var gids: [RuntimeSpec.IDMapping]
+        public init(uids: [RuntimeSpec.IDMapping], gids: [RuntimeSpec.IDMapping]) {
             self.uids = uids
             self.gids = gids
         }
 
         /// "0 100000 65536": as uid_map and gid_map take it (and `skiff sandbox-pin`).
-        public var uidMap: String { uids.map(\.line).joined(separator: "\n") }
-        public var gidMap: String { gids.map(\.line).joined(separator: "\n") }
-    }
-
-    public struct IDRange: Codable, Sendable, Equatable {
-        public var containerID: UInt32
-        public var hostID: UInt32
-        public var length: UInt32
-        public init(containerID: UInt32, hostID: UInt32, length: UInt32) {
-            self.containerID = containerID
-            self.hostID = hostID
-            self.length = length
-        }
-
-        var line: String { "\(containerID) \(hostID) \(length)" }
-
-        /// The id the container sees for a host id, if this range maps it.
-        public func containerID(forHost id: UInt32) -> UInt32? {
-            id >= hostID && UInt64(id) < UInt64(hostID) + UInt64(length) ? containerID + (id - hostID) : nil
+        public var uidMap: String { Self.map(uids) }
+        public var gidMap: String { Self.map(gids) }
+        private static func map(_ ranges: [RuntimeSpec.IDMapping]) -> String {
+            ranges.map { "\($0.containerID) \($0.hostID) \($0.size)" }.joined(separator: "\n")
         }
     }
 

@@ -66,8 +66,8 @@ enum PodSandboxValidation {
             guard range.containerID == 0 else {
                 throw .invalidArgument(field: field + "." + name, reason: "the mapping must start at container id 0, not \(range.containerID)")
             }
-            guard range.length > 0, UInt64(range.hostID) + UInt64(range.length) <= UInt64(UInt32.max) else {
-                throw .invalidArgument(field: field + "." + name, reason: "host ids \(range.hostID) + \(range.length) are out of range")
+            guard range.size > 0, UInt64(range.hostID) + UInt64(range.size) <= UInt64(UInt32.max) else {
+                throw .invalidArgument(field: field + "." + name, reason: "host ids \(range.hostID) + \(range.size) are out of range")
             }
             guard range.hostID > 0 else {
                 throw .invalidArgument(field: field + "." + name, reason: "the node's root (host id 0) cannot be mapped into a pod")

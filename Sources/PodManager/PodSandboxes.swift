@@ -178,8 +178,7 @@ public actor PodSandboxes {
         input.utsNamespace = namespaces.utsPath
         input.pidNamespace = namespaces.pidPath
         if let userns = record.spec.userNamespace, let path = namespaces.userPath {
-            input.userNamespace = .init(path: path, uids: userns.uids.map { .init(containerID: $0.containerID, hostID: $0.hostID, size: $0.length) },
-                                        gids: userns.gids.map { .init(containerID: $0.containerID, hostID: $0.hostID, size: $0.length) })
+            input.userNamespace = .init(path: path, uids: userns.uids, gids: userns.gids)
         }
         input.cgroupParent = record.spec.cgroupParent
         input.systemdCgroup = systemdCgroup
