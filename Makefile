@@ -63,3 +63,4 @@ deb: deps
 
 clean:
 	$(SWIFT) package clean
+	rm -rf .build/noopt .build/deb

@@ -27,6 +27,9 @@ extension RuntimeSpec {
             self.hostID = hostID
             self.size = size
         }
+
+        /// "0 100000 65536": a line of /proc/PID/uid_map or gid_map.
+        public var line: String { "\(containerID) \(hostID) \(size)" }
     }
 
     public struct Namespace: Codable, Equatable, Sendable {

@@ -43,7 +43,7 @@ public struct PodSandboxSpec: Codable, Sendable, Equatable {
         public var uidMap: String { Self.map(uids) }
         public var gidMap: String { Self.map(gids) }
         private static func map(_ ranges: [RuntimeSpec.IDMapping]) -> String {
-            ranges.map { "\($0.containerID) \($0.hostID) \($0.size)" }.joined(separator: "\n")
+            ranges.map(\.line).joined(separator: "\n")
         }
     }
 

@@ -80,13 +80,7 @@ enum PodSandboxValidation {
 
     /// A pod's containers see the image's files as their own through idmapped overlay layers,
     /// which came in Linux 5.19 (idmapped binds for volumes in 5.12).
-    static let kernelSupportsUserNamespaces: Bool = {
-        var host = utsname()
-        uname(&host)
-        let release = withUnsafeBytes(of: host.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-        let parts = release.split(whereSeparator: { !$0.isNumber }).prefix(2).compactMap { Int($0) }
-        return parts.count == 2 && (parts[0], parts[1]) >= (5, 19)
-    }()
+    static let kernelSupportsUserNamespaces = KernelRelease.atLeast(5, 19)
 
     /// CNI capability arguments: `portMappings` (mappings with a host port) and `dns`.
     static func capabilityArgs(_ spec: PodSandboxSpec) -> [String: [UInt8]] {

@@ -89,8 +89,8 @@ extension SpawnPlan {
             guard let uids = linux.uidMappings, !uids.isEmpty, let gids = linux.gidMappings, !gids.isEmpty else {
                 throw .invalidSpec(field: "linux.uidMappings", reason: "a new user namespace needs uid and gid mappings")
             }
-            uidMap = uids.map { "\($0.containerID) \($0.hostID) \($0.size)\n" }.joined()
-            gidMap = gids.map { "\($0.containerID) \($0.hostID) \($0.size)\n" }.joined()
+            uidMap = uids.map { $0.line + "\n" }.joined()
+            gidMap = gids.map { $0.line + "\n" }.joined()
             bindDevices = true
         } else if createsAfterJoin {
             bindDevices = true

@@ -63,9 +63,15 @@ struct RobustnessTests {
         #expect(outcomes.count == 4 * rounds * 41, "calls went missing: \(outcomes.count); \(context)")
         let unknown = outcomes.filter { $0.code == .unknown }
         #expect(unknown.isEmpty, "UNKNOWN from \(unknown.prefix(5).map { "\($0.rpc): \($0.message)" }); \(context)")
-        let slow = outcomes.filter { $0.seconds > 3 + 2 }
+        // Every call ends by its 3 s deadline at the latest. The bound is looser than that because the
+        // client's own timer fires late on a loaded machine (make test runs every suite at once on two
+        // cores: a CI run saw a refusal at once take 5.8 s): it catches a call no deadline ended.
+        let slow = outcomes.filter { $0.seconds > 3 + 10 }
         #expect(slow.isEmpty, "past the deadline: \(slow.prefix(5).map { "\($0.rpc) \($0.seconds) s" }); \(context)")
         #expect(daemon.isRunning && daemon.processID == pid, "skiffd died: \(daemon.log.suffix(2000)); \(context)")
+        // And the daemon serves on: a plain call afterwards succeeds.
+        let reply = try await daemon.withClient { cri in try await cri.runtime.version(.init(), options: cri.options) }
+        #expect(reply.runtimeName == "skiff", "\(context)")
         let codes = Dictionary(grouping: outcomes) { $0.code.map { "\($0)" } ?? "ok" }.mapValues(\.count)
         print("robustness: \(outcomes.count) calls, \(context): \(codes.sorted { $0.key < $1.key })")
 

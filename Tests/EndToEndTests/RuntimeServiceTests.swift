@@ -1,6 +1,7 @@
 import CRIAPI
 import Foundation
 import GRPCCore
+import LinuxKit
 import Testing
 
 /// The RPCs skiffd answers for real, called through the project's own client on a live socket.
@@ -56,7 +57,7 @@ import Testing
         #expect(reply.runtimeHandlers.map(\.name) == ["", "skiff", "runc"])
         #expect(reply.runtimeHandlers.map(\.features.recursiveReadOnlyMounts) == [true, true, false])
         // User namespaces: the built-in handler's, where the kernel idmaps overlay layers.
-        let userns = kernelAtLeast(5, 19)
+        let userns = KernelRelease.atLeast(5, 19)
         #expect(reply.runtimeHandlers.map(\.features.userNamespaces) == [userns, userns, false])
         #expect(reply.features.supplementalGroupsPolicy)
         let refused = await { () async -> RPCError.Code? in

@@ -8,7 +8,7 @@ import Testing
 /// Pods in user namespaces (userns_options mode POD), as a kubelet with `hostUsers: false` asks:
 /// the container's root is an unprivileged id on the node, the image's files are its own through
 /// idmapped layers, volumes are idmapped, and what a bad request asks for is refused.
-@Suite(.enabled(if: getuid() == 0 && kernelAtLeast(5, 19), "needs root and idmapped overlay layers (Linux 5.19)"), .serialized)
+@Suite(.enabled(if: getuid() == 0 && KernelRelease.atLeast(5, 19), "needs root and idmapped overlay layers (Linux 5.19)"), .serialized)
 struct UserNamespaceTests {
     /// A range of host ids no other test uses, as the kubelet hands each pod its own.
     static let base = UInt32(1 << 20) + UInt32.random(in: 0..<64) * 65536
@@ -176,12 +176,4 @@ struct UserNamespaceTests {
         let info = try JSONSerialization.jsonObject(with: Data((status.info["info"] ?? "{}").utf8)) as? [String: Any]
         return (info?["pid"] as? Int).map(Int32.init) ?? 0
     }
-}
-
-func kernelAtLeast(_ major: Int, _ minor: Int) -> Bool {
-    var host = utsname()
-    uname(&host)
-    let release = withUnsafeBytes(of: host.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-    let parts = release.split(whereSeparator: { !$0.isNumber }).prefix(2).compactMap { Int($0) }
-    return parts.count == 2 && (parts[0], parts[1]) >= (major, minor)
 }

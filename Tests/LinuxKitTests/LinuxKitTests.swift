@@ -6,6 +6,15 @@ import Testing
 @Suite struct LinuxKitTests {
     func scratchDir() throws -> String { try makeScratchDirectory() }
 
+    @Test func kernelReleaseComparesWithProcsOwnVersion() throws {
+        let release = try String(contentsOfFile: "/proc/sys/kernel/osrelease", encoding: .utf8)
+        let parts = release.split(separator: ".").prefix(2).map { Int($0.prefix { $0.isNumber }) ?? 0 }
+        #expect(KernelRelease.atLeast(parts[0], parts[1]))
+        #expect(KernelRelease.atLeast(parts[0] - 1, 99))
+        #expect(!KernelRelease.atLeast(parts[0], parts[1] + 1))
+        #expect(!KernelRelease.atLeast(parts[0] + 1, 0))
+    }
+
     @Test func diskUsageCountsBlocksAndHardLinkedInodesOnce() throws {
         let dir = try scratchDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
