@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Links products of the development build (swift build, debug) again with the Swift runtime linked
 # in, into OUT_DIR: the objects make test has just tested, in the form a package ships (no Swift
-# installation on the node). The package of make test-node is built so (DEB_BUILD_OPTIONS=noopt):
-# a build with --static-swift-stdlib compiles every module again (its objects name the static
-# libraries), which is what made the package a quarter of the whole test run.
+# installation on the node). The package of make test-node is built so (DEB_BUILD_OPTIONS=noopt),
+# in seconds. A build with --static-swift-stdlib would compile every module again (its objects name
+# the static libraries), and in the same .build leave objects a later dynamic link cannot use.
 #
 # SwiftPM's own link command for each product is taken from its build description and given
 # -static-stdlib. A static link does not follow the libraries' own dependencies as the dynamic
