@@ -40,11 +40,8 @@ public struct PodSandboxSpec: Codable, Sendable, Equatable {
         }
 
         /// "0 100000 65536": as uid_map and gid_map take it (and `skiff sandbox-pin`).
-        public var uidMap: String { Self.map(uids) }
-        public var gidMap: String { Self.map(gids) }
-        private static func map(_ ranges: [RuntimeSpec.IDMapping]) -> String {
-            ranges.map(\.line).joined(separator: "\n")
-        }
+        public var uidMap: String { uids.map(\.line).joined(separator: "\n") }
+        public var gidMap: String { gids.map(\.line).joined(separator: "\n") }
     }
 
     public struct DNS: Codable, Sendable, Equatable {

@@ -25,13 +25,16 @@ write_cni_config() {
 CNI
 }
 
-# pod_config NAME: a pod in the kubelet's shape (a cgroup parent that is a systemd slice).
+# pod_config NAME: a pod in the kubelet's shape (a cgroup parent that is a systemd slice); with
+# $userns_options set (a CRI UserNamespace as JSON), in that user namespace.
 pod_config() {
+    userns=""
+    [ -z "${userns_options:-}" ] || userns=", \"userns_options\": $userns_options"
     cat >"/tmp/$1-pod.json" <<EOF
 {"metadata": {"name": "$1", "namespace": "node-test", "uid": "$1-$handler-uid", "attempt": 0},
  "hostname": "$1", "log_directory": "/tmp/logs/$1-$handler",
  "linux": {"cgroup_parent": "kubepods-besteffort-pod$(echo "$1$handler" | tr -cd 'a-z0-9').slice",
-           "security_context": {"namespace_options": {"network": 0, "pid": 1}}}}
+           "security_context": {"namespace_options": {"network": 0, "pid": 1$userns}}}}
 EOF
     echo "/tmp/$1-pod.json"
 }

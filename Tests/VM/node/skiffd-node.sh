@@ -152,25 +152,21 @@ check_userns() {
     # A pod in its own user namespace, as the kubelet asks for hostUsers: false: the pod's ids 0-65535
     # are the node's 200000-265535. Here / is a shared mount (systemd makes it so): the trees a
     # container gets from the node must not be its peers, or pivot_root refuses the root.
-    pod= ctr=
     map='[{"host_id": 200000, "container_id": 0, "length": 65536}]'
-    sed "s/\"namespace_options\": {/\"namespace_options\": {\"userns_options\": {\"mode\": 0, \"uids\": $map, \"gids\": $map}, /" \
-        "$(pod_config userns)" >/tmp/userns-pod.json.new && mv /tmp/userns-pod.json.new /tmp/userns-pod.json
-    if pod=$(ctl runp /tmp/userns-pod.json) \
-        && ctr=$(ctl create "$pod" "$(container_config userns "exec /bin/busybox sleep 3600")" /tmp/userns-pod.json) \
-        && ctl start "$ctr" >/dev/null && wait_state "$ctr" CONTAINER_RUNNING 30; then
-        inside=$(ctl exec -s "$ctr" /bin/sh -c 'echo written >/new && echo $(/bin/busybox cat /proc/self/uid_map) $(/bin/busybox id -u) $(/bin/busybox stat -c %u /new)' 2>&1)
-        pid=$(ctl inspect -o json "$ctr" | field pid)
+    if ids=$(userns_options="{\"mode\": 0, \"uids\": $map, \"gids\": $map}" run_pod userns "exec /bin/busybox sleep 3600"); then
+        set -- $ids
+        inside=$(ctl exec -s "$2" /bin/sh -c 'echo written >/new && echo $(/bin/busybox cat /proc/self/uid_map) $(/bin/busybox id -u) $(/bin/busybox stat -c %u /new)' 2>&1)
+        pid=$(ctl inspect -o json "$2" | field pid)
         host_uid=$(awk '/^Uid:/ {print $2}' "/proc/$pid/status")
         if [ "$(echo $inside)" = "0 200000 65536 0 0" ] && [ "$host_uid" = 200000 ]; then
             pass "a pod in its own user namespace: root inside is uid $host_uid on the node"
         else
             fail "a pod in its own user namespace" "inside: '$inside', uid on the node: $host_uid"
         fi
+        remove_pod "$1"
     else
         fail "a pod in its own user namespace" "runp/create/start failed"
     fi
-    [ -z "$pod" ] || remove_pod "$pod"
 }
 
 check_census() {
